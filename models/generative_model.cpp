@@ -1,0 +1,167 @@
+#include "generative_model.h"
+
+#include <cmath>
+#include <iomanip>
+#include <set>
+#include <sstream>
+
+namespace le {
+
+std::string ImageShape::toString() const {
+    return std::to_string(channels) + "x" + std::to_string(height) + "x" + std::to_string(width);
+}
+
+std::string ModelConfig::getString(const std::string& key, const std::string& fallback) const {
+    auto it = m_values.find(key);
+    return it == m_values.end() ? fallback : it->second;
+}
+
+int64_t ModelConfig::getInt(const std::string& key, int64_t fallback) const {
+    auto it = m_values.find(key);
+    if (it == m_values.end()) return fallback;
+    try {
+        size_t used = 0;
+        const long long v = std::stoll(it->second, &used);
+        if (used == it->second.size()) return v;
+    } catch (const std::exception&) {
+    }
+    throw ModelError("config key '" + key + "' must be an integer, got '" + it->second + "'");
+}
+
+double ModelConfig::getDouble(const std::string& key, double fallback) const {
+    auto it = m_values.find(key);
+    if (it == m_values.end()) return fallback;
+    try {
+        size_t used = 0;
+        const double v = std::stod(it->second, &used);
+        if (used == it->second.size() && std::isfinite(v)) return v;
+    } catch (const std::exception&) {
+    }
+    throw ModelError("config key '" + key + "' must be a finite number, got '" + it->second + "'");
+}
+
+void ModelConfig::set(const std::string& key, double value) {
+    std::ostringstream s;
+    s << std::setprecision(17) << value;
+    m_values[key] = s.str();
+}
+
+torch::Tensor GenerativeModel::encode(const torch::Tensor&) {
+    throw ModelError(family() + " cannot encode images");
+}
+
+torch::Tensor GenerativeModel::decode(const torch::Tensor&) {
+    throw ModelError(family() + " cannot decode latents");
+}
+
+torch::Tensor GenerativeModel::samplePrior(int64_t, double, uint64_t) {
+    throw ModelError(family() + " has no latent prior");
+}
+
+torch::Tensor GenerativeModel::sample(int64_t n, double temperature, uint64_t seed) {
+    if (!capabilities().decode) throw ModelError(family() + " cannot sample");
+    torch::NoGradGuard noGrad;
+    return decode(samplePrior(n, temperature, seed));
+}
+
+void GenerativeModel::to(torch::Device device) {
+    module().to(device);
+    m_device = device;
+}
+
+void GenerativeModel::checkImageBatch(const torch::Tensor& x, const char* what) const {
+    const ImageShape s = imageShape();
+    if (!x.defined() || x.dim() != 4 || x.size(1) != s.channels || x.size(2) != s.height ||
+        x.size(3) != s.width) {
+        std::ostringstream msg;
+        msg << what << ": " << family() << " expects images of shape N×" << s.channels << "×"
+            << s.height << "×" << s.width << ", got ";
+        if (!x.defined())
+            msg << "no tensor";
+        else
+            msg << x.sizes();
+        throw ModelError(msg.str());
+    }
+}
+
+void GenerativeModel::saveWeights(std::ostream& out) {
+    torch::serialize::OutputArchive archive;
+    torch::NoGradGuard noGrad;
+    for (const auto& p : module().named_parameters(/*recurse=*/true))
+        archive.write(p.key(), p.value().detach().to(torch::kCPU));
+    for (const auto& b : module().named_buffers(/*recurse=*/true))
+        archive.write(b.key(), b.value().to(torch::kCPU), /*is_buffer=*/true);
+    archive.save_to(out);
+}
+
+void GenerativeModel::loadWeights(std::istream& in) {
+    torch::serialize::InputArchive archive;
+    try {
+        archive.load_from(in);
+    } catch (const c10::Error& e) {
+        throw ModelError("the weights are not a readable LibTorch archive (" +
+                         std::string(e.what_without_backtrace()) + ")");
+    }
+    // Validate every name and shape before the first copy, so a bad file leaves the model as it was.
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;  // (target, stored)
+    std::set<std::string> expected;
+    auto collect = [&](const std::string& key, const torch::Tensor& target, bool isBuffer) {
+        expected.insert(key);
+        torch::Tensor stored;
+        if (!archive.try_read(key, stored, isBuffer))
+            throw ModelError("the weights lack '" + key + "' (another architecture?)");
+        if (stored.sizes() != target.sizes()) {
+            std::ostringstream msg;
+            msg << "weight '" << key << "' has shape " << stored.sizes() << " but this "
+                << family() << " needs " << target.sizes();
+            throw ModelError(msg.str());
+        }
+        copies.emplace_back(target, stored);
+    };
+    for (const auto& p : module().named_parameters(true)) collect(p.key(), p.value(), false);
+    for (const auto& b : module().named_buffers(true)) collect(b.key(), b.value(), true);
+    for (const auto& key : archive.keys())
+        if (!expected.count(key))
+            throw ModelError("the weights hold '" + key + "', which this " + family() +
+                             " does not have (another architecture?)");
+    torch::NoGradGuard noGrad;
+    for (auto& [target, stored] : copies) target.copy_(stored);
+}
+
+ImageShape imageShapeFromConfig(const ModelConfig& config) {
+    ImageShape s;
+    s.channels = config.getInt("channels", 1);
+    s.height = config.getInt("height", 28);
+    s.width = config.getInt("width", 28);
+    if (s.channels != 1 && s.channels != 3)
+        throw ModelError("images must have 1 or 3 channels, got " + std::to_string(s.channels));
+    if (s.height < 8 || s.width < 8 || s.height > 256 || s.width > 256)
+        throw ModelError("image size " + s.toString() + " is outside 8..256 pixels");
+    return s;
+}
+
+void writeImageShape(ModelConfig& config, const ImageShape& shape) {
+    config.set("channels", shape.channels);
+    config.set("height", shape.height);
+    config.set("width", shape.width);
+}
+
+torch::Device defaultDevice() {
+    return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+}
+
+torch::Device parseDevice(const std::string& name) {
+    if (name == "auto") return defaultDevice();
+    if (name == "cpu") return torch::kCPU;
+    if (name.rfind("cuda", 0) == 0) {
+        if (!torch::cuda::is_available())
+            throw ModelError("device '" + name + "' requested but this LibTorch has no CUDA device");
+        try {
+            return torch::Device(name);
+        } catch (const c10::Error&) {
+        }
+    }
+    throw ModelError("unknown device '" + name + "' (use auto, cpu or cuda)");
+}
+
+}  // namespace le

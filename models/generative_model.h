@@ -1,0 +1,148 @@
+#pragma once
+
+// The one interface every model family implements. LibTorch only: no Qt, no OpenCV, so that
+// models/ builds on its own against any LibTorch (CPU or CUDA, 1.13 or 2.x).
+//
+// Image tensors are NCHW float in [-1, 1] unless a family documents otherwise.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace le {
+
+// Thrown for every problem a user can cause (bad config, wrong image shape, corrupt weights).
+class ModelError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct ImageShape {
+    int64_t channels = 1;
+    int64_t height = 28;
+    int64_t width = 28;
+
+    int64_t numel() const { return channels * height * width; }
+    bool operator==(const ImageShape& o) const {
+        return channels == o.channels && height == o.height && width == o.width;
+    }
+    bool operator!=(const ImageShape& o) const { return !(*this == o); }
+    std::string toString() const;  // "1x28x28"
+};
+
+// What a model can do; the GUI enables only what a model supports.
+struct Capabilities {
+    bool encode = false;                   // x -> z (amortised or exact)
+    bool decode = false;                   // z -> x
+    bool sample = false;                   // draw new images
+    bool exactLikelihood = false;          // log p(x) exactly (Glow, PixelCNN)
+    bool likelihoodBound = false;          // a bound on log p(x) (VAE's ELBO)
+    bool autoregressive = false;           // pixel-by-pixel stepping
+    bool codeGrid = false;                 // image -> grid of discrete codes (VQ-VAE)
+    bool inversionByOptimisation = false;  // z found by gradient descent (GAN)
+};
+
+// Flat string-valued configuration: family-specific keys ("arch", "latent", "beta", ...).
+// Kept as strings so that the checkpoint header can carry it without a schema per family.
+class ModelConfig {
+public:
+    ModelConfig() = default;
+    explicit ModelConfig(std::map<std::string, std::string> values) : m_values(std::move(values)) {}
+
+    bool has(const std::string& key) const { return m_values.count(key) != 0; }
+    std::string getString(const std::string& key, const std::string& fallback) const;
+    int64_t getInt(const std::string& key, int64_t fallback) const;
+    double getDouble(const std::string& key, double fallback) const;
+    void set(const std::string& key, const std::string& value) { m_values[key] = value; }
+    void set(const std::string& key, int64_t value) { m_values[key] = std::to_string(value); }
+    void set(const std::string& key, double value);
+    const std::map<std::string, std::string>& values() const { return m_values; }
+
+private:
+    std::map<std::string, std::string> m_values;
+};
+
+// Scalar results of a training step or an evaluation, by name ("loss", "recon_mse", "bpd", ...).
+using Metrics = std::map<std::string, double>;
+
+class GenerativeModel {
+public:
+    virtual ~GenerativeModel() = default;
+
+    virtual std::string family() const = 0;
+    virtual Capabilities capabilities() const = 0;
+    // The full configuration, including the image shape, so that the registry can rebuild it.
+    virtual ModelConfig config() const = 0;
+    virtual ImageShape imageShape() const = 0;
+    // Size of the flat latent vector that encode() returns and decode() takes; 0 if none.
+    virtual int64_t latentDim() const = 0;
+
+    // x: N×C×H×W in [-1, 1] -> N×latentDim (the posterior mean for a VAE).
+    virtual torch::Tensor encode(const torch::Tensor& x);
+    // z: N×latentDim -> N×C×H×W in [-1, 1].
+    virtual torch::Tensor decode(const torch::Tensor& z);
+    // n new images; temperature scales the prior's spread (1 = the model's own distribution).
+    virtual torch::Tensor sample(int64_t n, double temperature, uint64_t seed);
+    // Draws n latents from the prior, for the map and for sampling grids.
+    virtual torch::Tensor samplePrior(int64_t n, double temperature, uint64_t seed);
+
+    // One optimiser step on a batch in [-1, 1]; returns the step's losses ("loss" always).
+    virtual Metrics trainStep(const torch::Tensor& batch) = 0;
+    // Held-out metrics on one batch, without gradients ("loss" always; others per family).
+    virtual Metrics evaluate(const torch::Tensor& batch) = 0;
+
+    // The module tree holding every parameter and buffer that a checkpoint must keep.
+    virtual torch::nn::Module& module() = 0;
+    virtual void setLearningRate(double lr) = 0;
+
+    torch::Device device() const { return m_device; }
+    virtual void to(torch::Device device);
+    void train(bool on) { module().train(on); }
+
+    // Weights as a self-contained blob (LibTorch archive), validated by name and shape on load.
+    void saveWeights(std::ostream& out);
+    void loadWeights(std::istream& in);
+
+    // Throws ModelError naming the expected and actual shape if x is not an image batch for this model.
+    void checkImageBatch(const torch::Tensor& x, const char* what) const;
+
+protected:
+    torch::Device m_device{torch::kCPU};
+};
+
+using ModelFactory = std::function<std::unique_ptr<GenerativeModel>(const ModelConfig&)>;
+
+// Maps family names ("vae", "dcgan", ...) to factories. The config must carry "channels",
+// "height" and "width"; every other key has a family default.
+class ModelRegistry {
+public:
+    static ModelRegistry& instance();
+    void add(const std::string& family, ModelFactory factory);
+    bool has(const std::string& family) const;
+    std::vector<std::string> families() const;
+    // Throws ModelError for an unknown family or a bad config.
+    std::unique_ptr<GenerativeModel> create(const std::string& family, const ModelConfig& config,
+                                            torch::Device device = torch::kCPU) const;
+
+private:
+    ModelRegistry();
+    std::map<std::string, ModelFactory> m_factories;
+};
+
+// Reads the image shape from a config ("channels", "height", "width").
+ImageShape imageShapeFromConfig(const ModelConfig& config);
+void writeImageShape(ModelConfig& config, const ImageShape& shape);
+
+// CUDA when this LibTorch has it and a device is present, else the CPU.
+torch::Device defaultDevice();
+// "auto" | "cpu" | "cuda" | "cuda:N"; throws ModelError for anything else or for CUDA without CUDA.
+torch::Device parseDevice(const std::string& name);
+
+}  // namespace le

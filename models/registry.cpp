@@ -1,0 +1,42 @@
+#include "generative_model.h"
+#include "vae.h"
+
+namespace le {
+
+ModelRegistry::ModelRegistry() {
+    // Explicit registration: static initialisers in a static library would be dropped by the linker.
+    registerVae(*this);
+}
+
+ModelRegistry& ModelRegistry::instance() {
+    static ModelRegistry registry;
+    return registry;
+}
+
+void ModelRegistry::add(const std::string& family, ModelFactory factory) {
+    m_factories[family] = std::move(factory);
+}
+
+bool ModelRegistry::has(const std::string& family) const { return m_factories.count(family) != 0; }
+
+std::vector<std::string> ModelRegistry::families() const {
+    std::vector<std::string> names;
+    for (const auto& entry : m_factories) names.push_back(entry.first);
+    return names;
+}
+
+std::unique_ptr<GenerativeModel> ModelRegistry::create(const std::string& family,
+                                                       const ModelConfig& config,
+                                                       torch::Device device) const {
+    auto it = m_factories.find(family);
+    if (it == m_factories.end()) {
+        std::string known;
+        for (const auto& name : families()) known += (known.empty() ? "" : ", ") + name;
+        throw ModelError("unknown model family '" + family + "' (known: " + known + ")");
+    }
+    auto model = it->second(config);
+    model->to(device);
+    return model;
+}
+
+}  // namespace le
