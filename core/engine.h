@@ -74,9 +74,9 @@ private:
 };
 
 // Loads the dataset a checkpoint was trained on ("fashion-mnist", "faces", "faces64", a path).
-// Test-sized: only the test split is filled unless `withTrain`.
+// Only a token train split is loaded unless `withTrain`; `shape` applies to image folders.
 Dataset loadDatasetByName(const QString& name, bool withTrain, int64_t limitTrain = 0,
-                          int64_t limitTest = 0);
+                          int64_t limitTest = 0, const ImageShape& shape = ImageShape{3, 32, 32});
 
 }  // namespace le
 

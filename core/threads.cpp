@@ -1,0 +1,56 @@
+#include "threads.h"
+
+#include <QThread>
+
+#include <torch/torch.h>
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+
+namespace le {
+namespace {
+
+using SetThreads = void (*)(int);
+using GetThreads = int (*)();
+
+// OpenBLAS is reached through dlsym so the build needs no link to it: with the reference BLAS
+// installed instead, these symbols are simply absent.
+SetThreads openblasSetter() {
+    return reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+}
+GetThreads openblasGetter() {
+    return reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+}
+
+int envInt(const char* name, int fallback) {
+    const char* value = std::getenv(name);
+    if (!value || !*value) return fallback;
+    const int parsed = std::atoi(value);
+    return parsed > 0 ? parsed : fallback;
+}
+
+}  // namespace
+
+ThreadSettings configureThreads(int torchThreads, int blasThreads) {
+    const int cores = std::max(1, QThread::idealThreadCount());
+    torchThreads = envInt("LE_TORCH_THREADS", torchThreads > 0 ? torchThreads : cores);
+    blasThreads = envInt("LE_BLAS_THREADS", blasThreads > 0 ? blasThreads : 1);
+    torch::set_num_threads(torchThreads);
+    if (SetThreads set = openblasSetter()) set(blasThreads);
+    return currentThreadSettings();
+}
+
+ThreadSettings currentThreadSettings() {
+    ThreadSettings s;
+    s.torchThreads = torch::get_num_threads();
+    if (GetThreads get = openblasGetter()) {
+        s.blasThreads = get();
+        s.blas = QStringLiteral("openblas");
+    } else {
+        s.blas = QStringLiteral("reference");
+    }
+    return s;
+}
+
+}  // namespace le
