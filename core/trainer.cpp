@@ -54,7 +54,7 @@ QJsonObject metricsToJson(const Metrics& metrics) {
 
 Metrics evaluateModel(GenerativeModel& model, const ImageSet& set, qint64 maxImages,
                       qint64 batchSize) {
-    const qint64 n = maxImages > 0 ? std::min(set.size(), maxImages) : set.size();
+    const qint64 n = maxImages > 0 ? std::min<qint64>(set.size(), maxImages) : set.size();
     if (n == 0) throw DataError("evaluation needs at least one held-out image");
     torch::NoGradGuard noGrad;
     const bool wasTraining = model.module().is_training();
