@@ -72,6 +72,7 @@ struct Args {
         if (!parser.parse(arguments)) throw UsageError(parser.errorText().toStdString());
         if (!parser.positionalArguments().isEmpty())
             throw UsageError("unexpected argument: " + parser.positionalArguments().first().toStdString());
+        device();  // an impossible device is refused before any work
     }
 
     bool json() const { return parser.isSet("json"); }

@@ -1,0 +1,154 @@
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <opencv2/imgcodecs.hpp>
+
+// Drives the real latent-explorer-cli executable: exit codes, files and JSON.
+class TestCli : public QObject {
+    Q_OBJECT
+
+    struct Run {
+        int code = -1;
+        QByteArray out, err;
+    };
+
+    Run cli(const QStringList& args, int timeoutMs = 120000) {
+        QProcess p;
+        p.start(QStringLiteral(LE_CLI_PATH), args);
+        if (!p.waitForFinished(timeoutMs)) {
+            p.kill();
+            p.waitForFinished();
+        }
+        Run r;
+        r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;  // -1: a signal
+        r.out = p.readAllStandardOutput();
+        r.err = p.readAllStandardError();
+        return r;
+    }
+
+    QString path(const QString& name) const { return m_dir.filePath(name); }
+
+private slots:
+    void initTestCase() {
+        QVERIFY(m_dir.isValid());
+        // One short real training run that the other tests reuse.
+        const Run r = cli({"train", "--model", "vae", "--dataset", "fashion-mnist", "--steps", "30",
+                           "--batch", "32", "--latent", "4", "--out", path("vae.lec"), "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject json = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(json["status"].toString(), QString("finished"));
+        QCOMPARE(json["steps"].toInt(), 30);
+        QVERIFY(json["test"].toObject().contains("loss"));
+        cv::Mat image(20, 30, CV_8UC3, cv::Scalar(40, 120, 200));
+        QVERIFY(cv::imwrite(path("a.png").toStdString(), image));
+        cv::Mat other(28, 28, CV_8UC1, cv::Scalar(250));
+        QVERIFY(cv::imwrite(path("b.jpg").toStdString(), other));
+        QFile junk(path("junk.png"));
+        QVERIFY(junk.open(QIODevice::WriteOnly));
+        junk.write("this is not an image");
+    }
+
+    void exitCodes_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<int>("code");
+        QTest::addColumn<QString>("message");
+        const QString ckpt = path("vae.lec");
+        QTest::newRow("no command") << QStringList{} << 2 << "Usage";
+        QTest::newRow("unknown command") << QStringList{"fly"} << 2 << "unknown command";
+        QTest::newRow("unknown option") << QStringList{"info", "--checkpoint", ckpt, "--colour"} << 2
+                                        << "colour";
+        QTest::newRow("train without --out")
+            << QStringList{"train", "--model", "vae", "--dataset", "faces", "--steps", "1"} << 2 << "--out";
+        QTest::newRow("train with steps and epochs")
+            << QStringList{"train", "--model", "vae", "--dataset", "faces", "--steps", "1", "--epochs", "1",
+                           "--out", path("x.lec")}
+            << 2 << "exactly one";
+        QTest::newRow("negative steps")
+            << QStringList{"train", "--model", "vae", "--dataset", "faces", "--steps", "-3", "--out", path("x.lec")}
+            << 2 << "--steps";
+        QTest::newRow("unknown family")
+            << QStringList{"train", "--model", "wavenet", "--dataset", "fashion-mnist", "--steps", "1",
+                           "--out", path("x.lec")}
+            << 3 << "unknown model family";
+        QTest::newRow("dataset folder missing")
+            << QStringList{"train", "--model", "vae", "--dataset", path("nowhere"), "--steps", "1", "--out",
+                           path("x.lec")}
+            << 3 << "nowhere";
+        QTest::newRow("missing checkpoint") << QStringList{"eval", "--checkpoint", path("none.lec")} << 3
+                                            << "none.lec";
+        QTest::newRow("an image as checkpoint") << QStringList{"info", "--checkpoint", path("a.png")} << 3
+                                                << "not a Latent Explorer checkpoint";
+        QTest::newRow("unreadable image")
+            << QStringList{"encode", "--checkpoint", ckpt, "--image", path("junk.png")} << 3 << "junk.png";
+        QTest::newRow("zero temperature")
+            << QStringList{"sample", "--checkpoint", ckpt, "--count", "4", "--out", path("s.png"),
+                           "--temperature", "0"}
+            << 3 << "temperature";
+        QTest::newRow("latent of wrong length")
+            << QStringList{"decode", "--checkpoint", ckpt, "--latent", "1,2", "--out", path("d.png")} << 3
+            << "needs 4";
+        QTest::newRow("cuda without cuda")
+            << QStringList{"info", "--checkpoint", ckpt, "--device", "cuda:7"} << 3 << "cuda";
+    }
+
+    void exitCodes() {
+        QFETCH(QStringList, args);
+        QFETCH(int, code);
+        QFETCH(QString, message);
+        const Run r = cli(args);
+        QVERIFY2(r.code == code, qPrintable(QString("exit %1, stderr: %2").arg(r.code).arg(QString(r.err))));
+        QVERIFY2(QString(r.err + r.out).contains(message), r.err.constData());
+    }
+
+    void evalReportsMetricsAsJson() {
+        const Run r = cli({"eval", "--checkpoint", path("vae.lec"), "--images", "200", "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject metrics = QJsonDocument::fromJson(r.out).object()["metrics"].toObject();
+        for (const char* key : {"loss", "recon_mse", "bpd", "sample_sharpness_rel", "data_sharpness"})
+            QVERIFY2(metrics.contains(key), key);
+        QVERIFY(metrics["bpd"].toDouble() > 0);
+    }
+
+    void sampleEncodeDecodeInterpolateWriteFiles() {
+        Run r = cli({"sample", "--checkpoint", path("vae.lec"), "--count", "9", "--out", path("s.png")});
+        QVERIFY2(r.code == 0, r.err.constData());
+        cv::Mat grid = cv::imread(path("s.png").toStdString(), cv::IMREAD_UNCHANGED);
+        QCOMPARE(grid.cols, 3 * 28 + 2);
+
+        r = cli({"encode", "--checkpoint", path("vae.lec"), "--image", path("a.png"), "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        QCOMPARE(QJsonDocument::fromJson(r.out).object()["latent"].toArray().size(), 4);
+
+        r = cli({"decode", "--checkpoint", path("vae.lec"), "--latent", "0,0.5,-1,2", "--out", path("d.png")});
+        QVERIFY2(r.code == 0, r.err.constData());
+        QCOMPARE(cv::imread(path("d.png").toStdString()).rows, 28);
+
+        r = cli({"interpolate", "--checkpoint", path("vae.lec"), "--from", path("a.png"), "--to",
+                 path("b.jpg"), "--frames", "5", "--out", path("i.png"), "--slerp"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        QCOMPARE(cv::imread(path("i.png").toStdString()).cols, 5 * 28 + 4);
+    }
+
+    void infoAndDatasetsAsJson() {
+        Run r = cli({"info", "--checkpoint", path("vae.lec"), "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject info = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(info["family"].toString(), QString("vae"));
+        QCOMPARE(info["steps"].toInt(), 30);
+        r = cli({"datasets", "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        QCOMPARE(QJsonDocument::fromJson(r.out).object()["datasets"].toArray().size(), 3);
+    }
+
+private:
+    QTemporaryDir m_dir;
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

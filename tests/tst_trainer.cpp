@@ -1,0 +1,200 @@
+#include "checkpoint.h"
+#include "errors.h"
+#include "test_support.h"
+#include "trainer.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonDocument>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <thread>
+
+using namespace le;
+
+namespace {
+
+// A real VAE whose training step reports NaN from a chosen step on: the NaN guard's subject.
+class DivergingVae final : public GenerativeModel {
+public:
+    explicit DivergingVae(int64_t nanFrom) : m_inner(test::smallVae()), m_nanFrom(nanFrom) {}
+
+    std::string family() const override { return m_inner->family(); }
+    Capabilities capabilities() const override { return m_inner->capabilities(); }
+    ModelConfig config() const override { return m_inner->config(); }
+    ImageShape imageShape() const override { return m_inner->imageShape(); }
+    int64_t latentDim() const override { return m_inner->latentDim(); }
+    torch::Tensor decode(const torch::Tensor& z) override { return m_inner->decode(z); }
+    torch::Tensor samplePrior(int64_t n, double t, uint64_t s) override {
+        return m_inner->samplePrior(n, t, s);
+    }
+    Metrics trainStep(const torch::Tensor& batch) override {
+        Metrics m = m_inner->trainStep(batch);
+        if (++m_steps >= m_nanFrom) {
+            torch::NoGradGuard noGrad;
+            for (auto& p : m_inner->module().parameters()) p.fill_(NAN);  // poison the weights too
+            m["loss"] = NAN;
+        }
+        return m;
+    }
+    Metrics evaluate(const torch::Tensor& batch) override { return m_inner->evaluate(batch); }
+    torch::nn::Module& module() override { return m_inner->module(); }
+    void setLearningRate(double lr) override { m_inner->setLearningRate(lr); }
+
+private:
+    std::unique_ptr<GenerativeModel> m_inner;
+    int64_t m_nanFrom;
+    int64_t m_steps = 0;
+};
+
+Dataset randomImages(int64_t train, int64_t test) {
+    torch::manual_seed(11);
+    Dataset d;
+    d.name = "random";
+    d.shape = ImageShape{1, 28, 28};
+    d.train.images = torch::rand({train, 1, 28, 28}) * 2 - 1;
+    d.test.images = torch::rand({test, 1, 28, 28}) * 2 - 1;
+    return d;
+}
+
+QList<QJsonObject> readLog(const QString& path) {
+    QFile f(path);
+    QList<QJsonObject> lines;
+    if (!f.open(QIODevice::ReadOnly)) return lines;
+    for (const QByteArray& line : f.readAll().split('\n'))
+        if (!line.isEmpty()) lines << QJsonDocument::fromJson(line).object();
+    return lines;
+}
+
+bool allFinite(GenerativeModel& model) {
+    for (const auto& p : model.module().parameters())
+        if (!torch::isfinite(p).all().item<bool>()) return false;
+    return true;
+}
+
+}  // namespace
+
+class TestTrainer : public QObject {
+    Q_OBJECT
+
+private slots:
+    void init() { QVERIFY(m_dir.isValid()); }
+
+    void finishesWritesLogSnapshotsAndCheckpoint() {
+        const Dataset data = randomImages(256, 64);
+        auto model = test::smallVae();
+        TrainOptions options;
+        options.steps = 20;
+        options.batchSize = 16;
+        options.logEvery = 5;
+        options.snapshotEvery = 10;
+        options.evalEvery = 10;
+        options.checkpointPath = m_dir.filePath("run.lec");
+        options.runDir = m_dir.filePath("run");
+        Trainer trainer(*model, data, options);
+        int progressCalls = 0;
+        int snapshots = 0;
+        trainer.setProgressCallback([&](const TrainProgress& p) {
+            ++progressCalls;
+            QCOMPARE(p.totalSteps, qint64(20));
+        });
+        trainer.setSnapshotCallback([&](qint64, const cv::Mat& grid) {
+            ++snapshots;
+            QVERIFY(!grid.empty());
+        });
+        const TrainResult result = trainer.run();
+        QCOMPARE(result.status, TrainStatus::Finished);
+        QCOMPARE(result.steps, qint64(20));
+        QCOMPARE(progressCalls, 20);
+        QCOMPARE(snapshots, 2);
+        QVERIFY(result.heldOut.count("loss"));
+        QCOMPARE(readCheckpointHeader(options.checkpointPath).steps, qint64(20));
+        QVERIFY(QFile::exists(options.runDir + "/snapshots/step_0000010.png"));
+        const auto log = readLog(options.runDir + "/metrics.jsonl");
+        QVERIFY(log.size() >= 5);
+        QCOMPARE(log.last().value("event").toString(), QString("finished"));
+        QVERIFY(log.last().value("test").toObject().contains("loss"));
+    }
+
+    void nanStopsAndKeepsLastGoodWeights() {
+        const Dataset data = randomImages(256, 64);
+        DivergingVae model(/*nanFrom=*/30);
+        TrainOptions options;
+        options.steps = 100;
+        options.batchSize = 8;
+        options.checkpointPath = m_dir.filePath("nan.lec");
+        options.runDir = m_dir.filePath("nan-run");
+        Trainer trainer(model, data, options);
+        const TrainResult result = trainer.run();
+        QCOMPARE(result.status, TrainStatus::Diverged);
+        QVERIFY2(result.message.contains("diverged at step 30"), qPrintable(result.message));
+        QVERIFY(result.steps > 0 && result.steps < 30);
+        QVERIFY(allFinite(model));
+        LoadedCheckpoint kept = loadCheckpoint(options.checkpointPath);
+        QCOMPARE(kept.header.steps, result.steps);
+        QVERIFY(allFinite(*kept.model));
+        const auto log = readLog(options.runDir + "/metrics.jsonl");
+        QVERIFY(std::any_of(log.begin(), log.end(),
+                            [](const QJsonObject& l) { return l.value("event") == "diverged"; }));
+    }
+
+    void cancelInTheMiddleKeepsCompletedSteps() {
+        const Dataset data = randomImages(128, 32);
+        auto model = test::smallVae();
+        TrainOptions options;
+        options.steps = 1000;
+        options.batchSize = 8;
+        options.checkpointPath = m_dir.filePath("cancel.lec");
+        Trainer trainer(*model, data, options);
+        trainer.setProgressCallback([&](const TrainProgress& p) {
+            if (p.step == 7) trainer.cancel();
+        });
+        const TrainResult result = trainer.run();
+        QCOMPARE(result.status, TrainStatus::Cancelled);
+        QCOMPARE(result.steps, qint64(7));
+        QCOMPARE(readCheckpointHeader(options.checkpointPath).steps, qint64(7));
+    }
+
+    void pauseHoldsAndResumeContinues() {
+        const Dataset data = randomImages(128, 32);
+        auto model = test::smallVae();
+        TrainOptions options;
+        options.steps = 30;
+        options.batchSize = 8;
+        Trainer trainer(*model, data, options);
+        std::atomic<qint64> lastStep{0};
+        trainer.setProgressCallback([&](const TrainProgress& p) {
+            lastStep = p.step;
+            if (p.step == 5) trainer.setPaused(true);
+        });
+        TrainResult result;
+        std::thread runner([&] { result = trainer.run(); });
+        QTRY_COMPARE(lastStep.load(), qint64(5));
+        // Paused: no further step may complete until resumed.
+        QTest::qWait(150);
+        QCOMPARE(lastStep.load(), qint64(5));
+        trainer.setPaused(false);
+        runner.join();
+        QCOMPARE(result.status, TrainStatus::Finished);
+        QCOMPARE(lastStep.load(), qint64(30));
+    }
+
+    void rejectsDataOfTheWrongShape() {
+        Dataset data = randomImages(16, 4);
+        data.train.images = torch::zeros({16, 3, 32, 32});
+        auto model = test::smallVae();
+        try {
+            Trainer trainer(*model, data, TrainOptions{});
+            QFAIL("a 3-channel dataset was accepted by a 1-channel model");
+        } catch (const ModelError& e) {
+            QVERIFY2(QString(e.what()).contains("1×28×28"), e.what());
+        }
+    }
+
+private:
+    QTemporaryDir m_dir;
+};
+
+QTEST_GUILESS_MAIN(TestTrainer)
+#include "tst_trainer.moc"
