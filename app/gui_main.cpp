@@ -1,6 +1,128 @@
+// latent-explorer: the GUI. Options mirror the CLI's where they overlap (--device, --data-dir);
+// --screenshot renders the window once the first image is shown, for docs and smoke tests.
+
+#include "main_window.h"
+#include "threads.h"
+
 #include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
+#include <QPixmap>
+#include <QRegularExpression>
+#include <QTimer>
+
+#include <cstdio>
+#include <memory>
+
+namespace {
+
+const char* const kDefaultCheckpoint = "vae_fashion-mnist.lec";
+
+// The shipped model: installed beside the executable first, then the source tree it was built from.
+QString findDefaultCheckpoint() {
+    const QStringList candidates = {
+        QDir(QCoreApplication::applicationDirPath())
+            .filePath(QStringLiteral("../share/latent-explorer/pretrained/") + kDefaultCheckpoint),
+#ifdef LE_SOURCE_DIR
+        QDir(QStringLiteral(LE_SOURCE_DIR))
+            .filePath(QStringLiteral("models/pretrained/") + kDefaultCheckpoint),
+#endif
+    };
+    for (const QString& path : candidates)
+        if (QFileInfo(path).isFile()) return QDir::cleanPath(QFileInfo(path).absoluteFilePath());
+    return {};
+}
+
+bool isDeviceName(const QString& device) {
+    static const QRegularExpression pattern(QStringLiteral("^(auto|cpu|cuda(:\\d+)?)$"));
+    return pattern.match(device).hasMatch();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
-    return 0;
+    QApplication::setOrganizationName(QStringLiteral("latent-explorer"));
+    QApplication::setApplicationName(QStringLiteral("latent-explorer"));
+#ifdef LE_VERSION
+    QApplication::setApplicationVersion(QStringLiteral(LE_VERSION));
+#endif
+    le::configureThreads();
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Latent Explorer: see how generative models think."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption checkpointOption(
+        QStringLiteral("checkpoint"),
+        QStringLiteral("Model checkpoint to open (default: the shipped %1).")
+            .arg(kDefaultCheckpoint),
+        QStringLiteral("FILE"));
+    const QCommandLineOption deviceOption(QStringLiteral("device"),
+                                          QStringLiteral("Where models run: auto, cpu or cuda."),
+                                          QStringLiteral("auto|cpu|cuda"), QStringLiteral("auto"));
+    const QCommandLineOption dataDirOption(
+        QStringLiteral("data-dir"),
+        QStringLiteral("Folder for your checkpoints and runs (default: the application data "
+                       "folder)."),
+        QStringLiteral("DIR"));
+    const QCommandLineOption screenshotOption(
+        QStringLiteral("screenshot"),
+        QStringLiteral("Save the window as a PNG once the first image is shown, then exit."),
+        QStringLiteral("FILE"));
+    parser.addOptions({checkpointOption, deviceOption, dataDirOption, screenshotOption});
+    parser.process(app);
+
+    const QString device = parser.value(deviceOption);
+    if (!isDeviceName(device)) {
+        std::fprintf(stderr,
+                     "latent-explorer: --device must be auto, cpu, cuda or cuda:N, not %s\n",
+                     qPrintable(device));
+        return 2;
+    }
+
+    le::MainWindow window(device);
+    // TODO: route runs and caches to --data-dir once the GUI trains; for now it is where the
+    // Open dialog looks.
+    if (parser.isSet(dataDirOption)) {
+        const QDir dataDir(parser.value(dataDirOption));
+        window.setCheckpointDirectory(dataDir.exists(QStringLiteral("checkpoints"))
+                                          ? dataDir.filePath(QStringLiteral("checkpoints"))
+                                          : dataDir.absolutePath());
+    }
+
+    const QString screenshot = parser.value(screenshotOption);
+    if (!screenshot.isEmpty()) {
+        window.resize(1180, 720);  // the same picture whatever geometry was saved last
+        auto grabbed = std::make_shared<bool>(false);
+        auto grab = [&window, screenshot, grabbed] {
+            if (*grabbed) return;
+            *grabbed = true;
+            const bool saved = window.grab().save(screenshot, "PNG");
+            if (!saved)
+                std::fprintf(stderr, "latent-explorer: cannot write %s\n", qPrintable(screenshot));
+            QCoreApplication::exit(saved ? 0 : 1);
+        };
+        // Queued: the image or error reaches the screen before the window is grabbed.
+        QObject::connect(&window, &le::MainWindow::firstImageShown, &window, grab,
+                         Qt::QueuedConnection);
+        QObject::connect(&window, &le::MainWindow::errorShown, &window, grab, Qt::QueuedConnection);
+        QTimer::singleShot(30000, &window, grab);
+    }
+
+    window.show();
+
+    QString checkpoint = parser.value(checkpointOption);
+    if (checkpoint.isEmpty()) checkpoint = findDefaultCheckpoint();
+    if (!checkpoint.isEmpty()) {
+        window.openCheckpoint(checkpoint);
+    } else {
+        window.showError(
+            QStringLiteral("The shipped model %1 was not found: open a checkpoint with File \u203a "
+                           "Open checkpoint\u2026")
+                .arg(kDefaultCheckpoint));
+    }
+    return app.exec();
 }

@@ -1,0 +1,195 @@
+#include "main_window.h"
+
+#include "latent_map_view.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QLabel>
+#include <QLocale>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSettings>
+#include <QStatusBar>
+#include <QTabWidget>
+
+namespace le {
+
+namespace {
+
+const char* const kGeometryKey = "mainWindow/geometry";
+const char* const kStateKey = "mainWindow/state";
+const char* const kLastDirKey = "mainWindow/lastCheckpointDir";
+
+QString familyTitle(const QString& family) {
+    static const QStringList acronyms = {QStringLiteral("vae"), QStringLiteral("dcgan"),
+                                         QStringLiteral("vqvae")};
+    if (family == QLatin1String("vqvae")) return QStringLiteral("VQ-VAE");
+    if (acronyms.contains(family)) return family.toUpper();
+    if (family == QLatin1String("pixelcnn")) return QStringLiteral("PixelCNN");
+    if (family.isEmpty()) return family;
+    return family.at(0).toUpper() + family.mid(1);
+}
+
+}  // namespace
+
+MainWindow::MainWindow(const QString& device, QWidget* parent)
+    : QMainWindow(parent), m_device(device) {
+    registerCoreMetaTypes();
+    setWindowTitle(tr("Latent Explorer"));
+    setMinimumSize(1000, 640);
+
+    m_tabs = new QTabWidget(this);
+    m_tabs->setDocumentMode(true);
+    m_latentMap = new LatentMapView(m_tabs);
+    m_tabs->addTab(m_latentMap, tr("Latent map"));
+    m_tabs->setTabToolTip(0, tr("Walk through the model's latent space and watch the decoder."));
+    setCentralWidget(m_tabs);
+
+    buildMenus();
+    buildStatusBar();
+
+    InteractiveWorker* worker = m_workerThread.worker();
+    connect(m_latentMap, &LatentMapView::decodeRequested, this,
+            [worker](quint64 id, const QVector<float>& latent) {
+                worker->requestDecode(id, latent);  // thread-safe; latest request wins
+            });
+    connect(worker, &InteractiveWorker::modelLoaded, this, &MainWindow::onModelLoaded,
+            Qt::QueuedConnection);
+    connect(worker, &InteractiveWorker::decoded, this, &MainWindow::onDecoded,
+            Qt::QueuedConnection);
+    connect(worker, &InteractiveWorker::failed, this, &MainWindow::showError, Qt::QueuedConnection);
+
+    QSettings settings;
+    if (!restoreGeometry(settings.value(kGeometryKey).toByteArray())) resize(1180, 720);
+    restoreState(settings.value(kStateKey).toByteArray());
+    m_checkpointDir = settings.value(kLastDirKey).toString();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildMenus() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* open =
+        file->addAction(tr("&Open checkpoint\u2026"), this, &MainWindow::chooseCheckpoint);
+    open->setShortcut(QKeySequence::Open);
+    open->setStatusTip(tr("Load a model checkpoint (.lec)"));
+    file->addSeparator();
+    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+    quit->setMenuRole(QAction::QuitRole);
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Latent Explorer"), this, [this] {
+        QMessageBox::about(
+            this, tr("About Latent Explorer"),
+            tr("<h3>Latent Explorer %1</h3><p>See how generative models think: drag through a "
+               "model's latent space and watch what its decoder draws.</p>")
+                .arg(QApplication::applicationVersion()));
+    });
+}
+
+void MainWindow::buildStatusBar() {
+    m_messageLabel =
+        new QLabel(tr("No model loaded \u2014 File \u203a Open checkpoint\u2026"), this);
+    m_messageLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_modelLabel = new QLabel(this);
+    m_modelLabel->setToolTip(tr("Model family, training data and training steps"));
+    m_deviceLabel = new QLabel(this);
+    m_deviceLabel->setToolTip(tr("Where the model runs (--device auto|cpu|cuda)"));
+    m_decodeLabel = new QLabel(this);
+    m_decodeLabel->setToolTip(tr("Time the worker took for the last decode, model and conversion"));
+    statusBar()->addWidget(m_messageLabel, 1);
+    statusBar()->addPermanentWidget(m_modelLabel);
+    statusBar()->addPermanentWidget(m_deviceLabel);
+    statusBar()->addPermanentWidget(m_decodeLabel);
+    statusBar()->setSizeGripEnabled(true);
+}
+
+void MainWindow::chooseCheckpoint() {
+    const QString path =
+        QFileDialog::getOpenFileName(this, tr("Open checkpoint"), m_checkpointDir,
+                                     tr("Latent Explorer checkpoints (*.lec);;All files (*)"));
+    if (!path.isEmpty()) openCheckpoint(path);
+}
+
+void MainWindow::openCheckpoint(const QString& path) {
+    m_pendingPath = path;
+    m_checkpointDir = QFileInfo(path).absolutePath();
+    showMessage(tr("Loading %1 and encoding its test set\u2026").arg(QFileInfo(path).fileName()),
+                false);
+    m_workerThread.worker()->requestLoad(path, m_device);
+}
+
+void MainWindow::onModelLoaded(const ModelInfo& info, const LatentMap& map) {
+    m_info = info;
+    m_hasModel = true;
+    m_lastError.clear();
+    m_waitingForFirstImage = true;
+    const QString file = QFileInfo(info.checkpointPath).fileName();
+    setWindowTitle(tr("%1 \u2014 Latent Explorer").arg(file));
+    m_modelLabel->setText(tr("%1 \u00b7 %2 \u00b7 %3 steps")
+                              .arg(familyTitle(info.family), info.dataset,
+                                   QLocale().toString(static_cast<qlonglong>(info.steps))));
+    m_deviceLabel->setText(info.device);
+    m_decodeLabel->clear();
+    showMessage(tr("%1: latent size %2, %3 points on the map")
+                    .arg(file)
+                    .arg(info.latentDim)
+                    .arg(map.x.size()),
+                false);
+    emit modelReady();
+    m_latentMap->setModel(info, map);  // emits the first decode request
+}
+
+void MainWindow::onDecoded(const DecodeResult& result) {
+    if (!m_latentMap->showResult(result)) return;  // stale
+    if (!result.error.isEmpty()) {
+        showMessage(tr("Decode failed: %1").arg(result.error), true);
+        emit errorShown(result.error);
+        return;
+    }
+    m_decodeLabel->setText(
+        tr("decode %1 ms on %2").arg(QString::number(result.decodeMs, 'f', 1), m_info.device));
+    if (!m_lastError.isEmpty()) {
+        m_lastError.clear();
+        showMessage(QFileInfo(m_info.checkpointPath).fileName(), false);
+    }
+    if (m_waitingForFirstImage) {
+        m_waitingForFirstImage = false;
+        emit firstImageShown();
+    }
+}
+
+void MainWindow::showError(const QString& message) {
+    showMessage(message, true);
+    if (!m_hasModel) m_latentMap->showError(message);
+    emit errorShown(message);
+}
+
+void MainWindow::showMessage(const QString& text, bool isError) {
+    if (isError) m_lastError = text;
+    m_messageLabel->setText(text);
+    m_messageLabel->setToolTip(text);
+    m_messageLabel->setStyleSheet(isError ? QStringLiteral("color: #b3261e; font-weight: bold;")
+                                          : QString());
+}
+
+QString MainWindow::statusText() const {
+    QStringList parts;
+    for (const QLabel* label : {m_messageLabel, m_modelLabel, m_deviceLabel, m_decodeLabel})
+        if (!label->text().isEmpty()) parts << label->text();
+    return parts.join(QStringLiteral(" | "));
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    QSettings settings;
+    settings.setValue(kGeometryKey, saveGeometry());
+    settings.setValue(kStateKey, saveState());
+    if (!m_checkpointDir.isEmpty()) settings.setValue(kLastDirKey, m_checkpointDir);
+    QMainWindow::closeEvent(event);
+}
+
+}  // namespace le

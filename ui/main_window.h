@@ -1,0 +1,79 @@
+#pragma once
+
+#include "engine.h"
+#include "worker.h"
+
+#include <QMainWindow>
+#include <QString>
+
+class QLabel;
+class QTabWidget;
+
+namespace le {
+
+class LatentMapView;
+
+// The application window: tabs (the latent map first), a File menu, and a status bar with the
+// model, its device and the last decode time. Owns the interactive worker's thread; widgets reach
+// the worker only through its thread-safe requests and queued signals.
+class MainWindow final : public QMainWindow {
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(MainWindow)
+
+public:
+    // device: "auto", "cpu", "cuda" or "cuda:N", used for every checkpoint this window opens.
+    explicit MainWindow(const QString& device = QStringLiteral("auto"), QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    // Asks the worker to load a checkpoint; the answer arrives as modelReady or errorShown.
+    void openCheckpoint(const QString& path);
+    // Where the Open dialog starts when no checkpoint has been opened yet.
+    void setCheckpointDirectory(const QString& dir) { m_checkpointDir = dir; }
+    // Shows a problem in the status bar (and over the image while no model is loaded).
+    void showError(const QString& message);
+
+    bool hasModel() const { return m_hasModel; }
+    ModelInfo modelInfo() const { return m_info; }
+    LatentMapView* latentMapView() const { return m_latentMap; }
+    QTabWidget* tabs() const { return m_tabs; }
+    // Everything the status bar says, joined by " | " (for tests and the screenshot mode).
+    QString statusText() const;
+    QString lastError() const { return m_lastError; }
+
+signals:
+    void modelReady();
+    // Once per loaded model, when its first decoded image is on screen.
+    void firstImageShown();
+    void errorShown(const QString& message);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    void buildMenus();
+    void buildStatusBar();
+    void chooseCheckpoint();
+    void onModelLoaded(const ModelInfo& info, const LatentMap& map);
+    void onDecoded(const DecodeResult& result);
+    void showMessage(const QString& text, bool isError);
+
+    QString m_device;
+    QString m_checkpointDir;
+    QString m_pendingPath;
+    ModelInfo m_info;
+    bool m_hasModel = false;
+    bool m_waitingForFirstImage = false;
+    QString m_lastError;
+
+    QTabWidget* m_tabs = nullptr;
+    LatentMapView* m_latentMap = nullptr;
+    QLabel* m_messageLabel = nullptr;
+    QLabel* m_modelLabel = nullptr;
+    QLabel* m_deviceLabel = nullptr;
+    QLabel* m_decodeLabel = nullptr;
+
+    // Last member: destroyed first, so the worker stops before any widget goes away.
+    WorkerThread m_workerThread;
+};
+
+}  // namespace le
