@@ -119,7 +119,7 @@ private slots:
         Run r = cli({"sample", "--checkpoint", path("vae.lec"), "--count", "9", "--out", path("s.png")});
         QVERIFY2(r.code == 0, r.err.constData());
         cv::Mat grid = cv::imread(path("s.png").toStdString(), cv::IMREAD_UNCHANGED);
-        QCOMPARE(grid.cols, 3 * 28 + 2);
+        QCOMPARE(grid.cols, 3 * 28 + 4);  // three tiles, a 1-pixel gap around each
 
         r = cli({"encode", "--checkpoint", path("vae.lec"), "--image", path("a.png"), "--json"});
         QVERIFY2(r.code == 0, r.err.constData());
@@ -132,7 +132,7 @@ private slots:
         r = cli({"interpolate", "--checkpoint", path("vae.lec"), "--from", path("a.png"), "--to",
                  path("b.jpg"), "--frames", "5", "--out", path("i.png"), "--slerp"});
         QVERIFY2(r.code == 0, r.err.constData());
-        QCOMPARE(cv::imread(path("i.png").toStdString()).cols, 5 * 28 + 4);
+        QCOMPARE(cv::imread(path("i.png").toStdString()).cols, 5 * 28 + 6);
     }
 
     void infoAndDatasetsAsJson() {
