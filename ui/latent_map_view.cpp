@@ -130,6 +130,10 @@ void LatentMapView::buildPlot() {
     m_plot->plotLayout()->addElement(1, 0, legendRow);
     legendRow->setMargins(QMargins(5, 0, 5, 5));
     legendRow->addElement(0, 0, m_plot->legend);
+    // An empty legend's maximum width is its margins; without this filler beside it, that
+    // maximum would squeeze the whole plot column while no model is loaded.
+    legendRow->addElement(0, 1, new QCPLayoutElement(m_plot));
+    legendRow->setColumnStretchFactor(1, 0.001);
     m_plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
     m_plot->legend->setWrap(5);
     m_plot->legend->setBorderPen(Qt::NoPen);

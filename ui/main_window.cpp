@@ -95,15 +95,18 @@ void MainWindow::buildStatusBar() {
     m_messageLabel =
         new QLabel(tr("No model loaded \u2014 File \u203a Open checkpoint\u2026"), this);
     m_messageLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // A long error is clipped (its tooltip has it all) rather than widening the window.
+    m_messageLabel->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     m_modelLabel = new QLabel(this);
     m_modelLabel->setToolTip(tr("Model family, training data and training steps"));
-    m_deviceLabel = new QLabel(this);
-    m_deviceLabel->setToolTip(tr("Where the model runs (--device auto|cpu|cuda)"));
     m_decodeLabel = new QLabel(this);
-    m_decodeLabel->setToolTip(tr("Time the worker took for the last decode, model and conversion"));
+    m_decodeLabel->setToolTip(
+        tr("Where the model runs (--device auto|cpu|cuda) and the time the "
+           "worker took for the last decode, model and conversion"));
+    for (QLabel* label : {m_messageLabel, m_modelLabel, m_decodeLabel})
+        label->setContentsMargins(6, 0, 6, 0);
     statusBar()->addWidget(m_messageLabel, 1);
     statusBar()->addPermanentWidget(m_modelLabel);
-    statusBar()->addPermanentWidget(m_deviceLabel);
     statusBar()->addPermanentWidget(m_decodeLabel);
     statusBar()->setSizeGripEnabled(true);
 }
@@ -133,8 +136,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info, const LatentMap& map) {
     m_modelLabel->setText(tr("%1 \u00b7 %2 \u00b7 %3 steps")
                               .arg(familyTitle(info.family), info.dataset,
                                    QLocale().toString(static_cast<qlonglong>(info.steps))));
-    m_deviceLabel->setText(info.device);
-    m_decodeLabel->clear();
+    m_decodeLabel->setText(tr("on %1").arg(info.device));
     showMessage(tr("%1: latent size %2, %3 points on the map")
                     .arg(file)
                     .arg(info.latentDim)
@@ -179,7 +181,7 @@ void MainWindow::showMessage(const QString& text, bool isError) {
 
 QString MainWindow::statusText() const {
     QStringList parts;
-    for (const QLabel* label : {m_messageLabel, m_modelLabel, m_deviceLabel, m_decodeLabel})
+    for (const QLabel* label : {m_messageLabel, m_modelLabel, m_decodeLabel})
         if (!label->text().isEmpty()) parts << label->text();
     return parts.join(QStringLiteral(" | "));
 }

@@ -69,7 +69,6 @@ private:
     LatentMapView* m_latentMap = nullptr;
     QLabel* m_messageLabel = nullptr;
     QLabel* m_modelLabel = nullptr;
-    QLabel* m_deviceLabel = nullptr;
     QLabel* m_decodeLabel = nullptr;
 
     // Last member: destroyed first, so the worker stops before any widget goes away.
