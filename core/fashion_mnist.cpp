@@ -8,6 +8,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -19,7 +20,8 @@ constexpr uint32_t kImagesMagic = 2051;
 constexpr uint32_t kLabelsMagic = 2049;
 
 [[noreturn]] void fail(const QString& path, const QString& what) {
-    throw DataError(QStringLiteral("%1: %2").arg(QDir::toNativeSeparators(path), what).toStdString());
+    throw DataError(
+        QStringLiteral("%1: %2").arg(QDir::toNativeSeparators(path), what).toStdString());
 }
 
 // The whole decompressed stream. A stream that ends early is returned as far as it goes, so the
@@ -29,19 +31,21 @@ std::vector<uint8_t> gunzipFile(const QString& path) {
     if (!info.exists()) fail(path, QStringLiteral("does not exist"));
     if (!info.isFile()) fail(path, QStringLiteral("is not a file"));
     QFile file(path);
-    if (!file.open(QIODevice::ReadOnly)) fail(path, QStringLiteral("cannot open: ") + file.errorString());
+    if (!file.open(QIODevice::ReadOnly))
+        fail(path, QStringLiteral("cannot open: ") + file.errorString());
     const QByteArray packed = file.readAll();
     if (packed.size() < 18 || uint8_t(packed[0]) != 0x1f || uint8_t(packed[1]) != 0x8b)
         fail(path, QStringLiteral("not a gzip file"));
 
     // ISIZE, the last four bytes, is the uncompressed size mod 2^32: a good first guess.
     const auto* tail = reinterpret_cast<const uint8_t*>(packed.constData() + packed.size() - 4);
-    const size_t hint = size_t(tail[0]) | size_t(tail[1]) << 8 | size_t(tail[2]) << 16 |
-                        size_t(tail[3]) << 24;
+    const size_t hint =
+        size_t(tail[0]) | size_t(tail[1]) << 8 | size_t(tail[2]) << 16 | size_t(tail[3]) << 24;
     std::vector<uint8_t> out(std::clamp<size_t>(hint, 1 << 16, size_t(1) << 30));
 
     z_stream zs{};
-    if (inflateInit2(&zs, 15 + 16) != Z_OK) fail(path, QStringLiteral("zlib initialisation failed"));
+    if (inflateInit2(&zs, 15 + 16) != Z_OK)
+        fail(path, QStringLiteral("zlib initialisation failed"));
     zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(packed.constData()));
     zs.avail_in = uInt(packed.size());
     size_t produced = 0;
@@ -123,7 +127,9 @@ Idx readIdx(const QString& path, uint32_t magic, const char* what) {
 
 }  // namespace
 
-QString defaultFashionMnistDir() { return QStringLiteral("/usr/share/datasets/fashion-mnist"); }
+QString defaultFashionMnistDir() {
+    return QStringLiteral("/usr/share/datasets/fashion-mnist");
+}
 
 torch::Tensor readIdxImages(const QString& path) {
     const Idx idx = readIdx(path, kImagesMagic, "images");
