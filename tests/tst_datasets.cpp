@@ -4,7 +4,6 @@
 #include "fashion_mnist.h"
 
 #include <QDir>
-#include <QElapsedTimer>
 #include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -65,12 +64,7 @@ class TestDatasets : public QObject {
 private slots:
     void realFashionMnist() {
         if (!haveFashionMnist()) QSKIP("dataset-fashion-mnist is not installed");
-        QElapsedTimer timer;
-        timer.start();
         const Dataset ds = loadFashionMnist();
-        const qint64 ms = timer.elapsed();
-        qInfo("loaded 70000 Fashion-MNIST images in %lld ms", ms);
-        QVERIFY2(ms < 5000, "loading should take about a second, not minutes");
 
         QCOMPARE(ds.name, QStringLiteral("fashion-mnist"));
         QCOMPARE(ds.shape, (ImageShape{1, 28, 28}));

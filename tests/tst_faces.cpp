@@ -3,7 +3,6 @@
 #include "faces.h"
 #include "image_io.h"
 
-#include <QElapsedTimer>
 #include <QtTest>
 
 #include <opencv2/core.hpp>
@@ -184,18 +183,6 @@ private slots:
         // Train and test come from disjoint seeds: no test face repeats a train face.
         const torch::Tensor d = torch::cdist(ds.test.factors, ds.train.factors);
         QVERIFY(d.min().item<float>() > 1e-4f);
-    }
-
-    void speed() {
-        FaceDatasetOptions options;
-        options.trainCount = 4000;
-        options.testCount = 0;
-        QElapsedTimer timer;
-        timer.start();
-        const Dataset ds = makeFaceDataset(options);
-        qInfo("4000 faces at 32x32 in %lld ms", timer.elapsed());
-        QCOMPARE(ds.train.size(), int64_t(4000));
-        QVERIFY2(timer.elapsed() < 20000, "face generation is far slower than expected");
     }
 };
 
