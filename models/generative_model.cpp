@@ -58,6 +58,15 @@ torch::Tensor GenerativeModel::samplePrior(int64_t, double, uint64_t) {
     throw ModelError(family() + " has no latent prior");
 }
 
+InversionResult GenerativeModel::invert(const torch::Tensor&, const InversionOptions&,
+                                        const InversionProgress&) {
+    throw ModelError(family() + " cannot invert images by optimisation");
+}
+
+std::unique_ptr<AutoregressiveSampler> GenerativeModel::sampler(const SamplerOptions&) {
+    throw ModelError(family() + " is not autoregressive");
+}
+
 torch::Tensor GenerativeModel::sample(int64_t n, double temperature, uint64_t seed) {
     if (!capabilities().decode) throw ModelError(family() + " cannot sample");
     torch::NoGradGuard noGrad;

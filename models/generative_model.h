@@ -72,6 +72,58 @@ private:
 // Scalar results of a training step or an evaluation, by name ("loss", "recon_mse", "bpd", ...).
 using Metrics = std::map<std::string, double>;
 
+// Inversion by optimisation (a GAN has no encoder): find z whose decode matches a target image.
+struct InversionOptions {
+    int64_t steps = 300;        // optimiser steps per start
+    int64_t starts = 4;         // random starts (plus an encoder start where the model has one)
+    double learningRate = 0.05;
+    double priorWeight = 1e-3;  // weight of the ‖z‖² prior term against the pixel error
+    uint64_t seed = 1;
+    bool useEncoder = true;     // start one run from a trained encoder's guess, if any
+};
+
+struct InversionResult {
+    torch::Tensor latent;  // 1×latentDim, the best found
+    torch::Tensor image;   // 1×C×H×W, its decode
+    double error = 0;      // mean squared pixel error on the [-1, 1] scale
+    int64_t steps = 0;     // optimiser steps taken in all
+    bool cancelled = false;
+};
+
+// Called after each optimiser step with the best error so far; return false to cancel.
+using InversionProgress = std::function<bool(int64_t step, int64_t totalSteps, double bestError)>;
+
+// One position of autoregressive generation, as a stepping sampler reports it.
+struct SampleStep {
+    int64_t position = 0;             // index in generation order
+    int64_t channel = 0, row = 0, col = 0;
+    torch::Tensor probabilities;      // K values summing to 1: the predicted distribution
+    int64_t value = 0;                // the sampled (or anchored) value
+    bool anchored = false;            // taken from the anchors, not sampled
+};
+
+struct SamplerOptions {
+    double temperature = 1.0;  // > 0; softmax temperature
+    uint64_t seed = 1;
+    bool cached = true;        // the incremental path; false: one full forward pass per step
+    torch::Tensor anchors;     // optional: values to keep (image for PixelCNN, code grid for VQ-VAE)
+    torch::Tensor anchorMask;  // optional: bool, same spatial shape, true where anchored
+};
+
+// Fills one position per step(); a GUI steps it, a batch caller runs it to the end.
+class AutoregressiveSampler {
+public:
+    virtual ~AutoregressiveSampler() = default;
+    virtual int64_t totalSteps() const = 0;
+    virtual int64_t stepsDone() const = 0;
+    bool done() const { return stepsDone() >= totalSteps(); }
+    virtual SampleStep step() = 0;
+    // The state so far as an image in [-1, 1] (1×C×H×W); unfilled positions are 0.
+    virtual torch::Tensor image() const = 0;
+    // The raw values so far (pixels 0..255 or code indices), unfilled = -1.
+    virtual torch::Tensor values() const = 0;
+};
+
 class GenerativeModel {
 public:
     virtual ~GenerativeModel() = default;
@@ -97,6 +149,12 @@ public:
     virtual Metrics trainStep(const torch::Tensor& batch) = 0;
     // Held-out metrics on one batch, without gradients ("loss" always; others per family).
     virtual Metrics evaluate(const torch::Tensor& batch) = 0;
+
+    // Inversion by optimisation (capabilities().inversionByOptimisation).
+    virtual InversionResult invert(const torch::Tensor& target, const InversionOptions& options,
+                                   const InversionProgress& progress);
+    // A stepping sampler (capabilities().autoregressive).
+    virtual std::unique_ptr<AutoregressiveSampler> sampler(const SamplerOptions& options);
 
     // The module tree holding every parameter and buffer that a checkpoint must keep.
     virtual torch::nn::Module& module() = 0;
