@@ -19,10 +19,10 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <unistd.h>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
-#include <unistd.h>
 
 namespace {
 
@@ -71,7 +71,8 @@ struct Args {
         parser.addOption({"device", "auto, cpu or cuda.", "device", "auto"});
         if (!parser.parse(arguments)) throw UsageError(parser.errorText().toStdString());
         if (!parser.positionalArguments().isEmpty())
-            throw UsageError("unexpected argument: " + parser.positionalArguments().first().toStdString());
+            throw UsageError("unexpected argument: " +
+                             parser.positionalArguments().first().toStdString());
         device();  // an impossible device is refused before any work
     }
 
@@ -90,7 +91,11 @@ struct Args {
         const qint64 v = parser.value(name).toLongLong(&ok);
         if (!ok || v < min || v > max)
             throw UsageError(QStringLiteral("--%1 must be an integer in %2..%3, got '%4'")
-                                 .arg(name).arg(min).arg(max).arg(parser.value(name)).toStdString());
+                                 .arg(name)
+                                 .arg(min)
+                                 .arg(max)
+                                 .arg(parser.value(name))
+                                 .toStdString());
         return v;
     }
 
@@ -100,7 +105,8 @@ struct Args {
         const double v = parser.value(name).toDouble(&ok);
         if (!ok || !std::isfinite(v))
             throw UsageError(QStringLiteral("--%1 must be a number, got '%2'")
-                                 .arg(name, parser.value(name)).toStdString());
+                                 .arg(name, parser.value(name))
+                                 .toStdString());
         return v;
     }
 
@@ -143,21 +149,35 @@ int cmdDatasets(const QStringList& arguments) {
     QJsonArray list;
     const QString fashionDir = defaultFashionMnistDir();
     const bool fashionPresent = QFileInfo::exists(fashionDir + "/train-images-idx3-ubyte.gz");
-    list.append(QJsonObject{{"name", "fashion-mnist"}, {"shape", "1x28x28"}, {"train", 60000},
-                            {"test", 10000}, {"available", fashionPresent}, {"path", fashionDir}});
+    list.append(QJsonObject{{"name", "fashion-mnist"},
+                            {"shape", "1x28x28"},
+                            {"train", 60000},
+                            {"test", 10000},
+                            {"available", fashionPresent},
+                            {"path", fashionDir}});
     const FaceDatasetOptions faces;
-    list.append(QJsonObject{{"name", "faces"}, {"shape", "3x32x32"}, {"train", qint64(faces.trainCount)},
-                            {"test", qint64(faces.testCount)}, {"available", true}, {"path", "procedural"}});
-    list.append(QJsonObject{{"name", "faces64"}, {"shape", "3x64x64"}, {"train", qint64(faces.trainCount)},
-                            {"test", qint64(faces.testCount)}, {"available", true}, {"path", "procedural"}});
+    list.append(QJsonObject{{"name", "faces"},
+                            {"shape", "3x32x32"},
+                            {"train", qint64(faces.trainCount)},
+                            {"test", qint64(faces.testCount)},
+                            {"available", true},
+                            {"path", "procedural"}});
+    list.append(QJsonObject{{"name", "faces64"},
+                            {"shape", "3x64x64"},
+                            {"train", qint64(faces.trainCount)},
+                            {"test", qint64(faces.testCount)},
+                            {"available", true},
+                            {"path", "procedural"}});
     if (args.json()) {
         printJson(QJsonObject{{"datasets", list}});
     } else {
         for (const auto& entry : list) {
             const QJsonObject d = entry.toObject();
-            std::cout << d["name"].toString().toStdString() << "\t" << d["shape"].toString().toStdString()
-                      << "\ttrain " << d["train"].toInteger() << "\ttest " << d["test"].toInteger()
-                      << (d["available"].toBool() ? "" : "\t(missing: install dataset-fashion-mnist)")
+            std::cout << d["name"].toString().toStdString() << "\t"
+                      << d["shape"].toString().toStdString() << "\ttrain " << d["train"].toInteger()
+                      << "\ttest " << d["test"].toInteger()
+                      << (d["available"].toBool() ? ""
+                                                  : "\t(missing: install dataset-fashion-mnist)")
                       << "\n";
         }
     }
@@ -177,7 +197,8 @@ int cmdTrain(const QStringList& arguments) {
     const QString family = args.required("model");
     const QString datasetName = args.required("dataset");
     const QString out = args.required("out");
-    if (args.has("steps") == args.has("epochs")) throw UsageError("give exactly one of --steps and --epochs");
+    if (args.has("steps") == args.has("epochs"))
+        throw UsageError("give exactly one of --steps and --epochs");
     const qint64 batch = args.integer("batch", 64, 1, 4096);
     const quint64 seed = quint64(args.integer("seed", 1, 0, std::numeric_limits<qint64>::max()));
     const torch::Device device = args.device();
@@ -195,9 +216,9 @@ int cmdTrain(const QStringList& arguments) {
     options.batchSize = batch;
     options.seed = seed;
     options.learningRate = args.number("lr", 0);
-    options.steps = args.has("steps")
-                        ? args.integer("steps", 0, 1, 100000000)
-                        : args.integer("epochs", 0, 1, 100000) * ((data.train.size() + batch - 1) / batch);
+    options.steps = args.has("steps") ? args.integer("steps", 0, 1, 100000000)
+                                      : args.integer("epochs", 0, 1, 100000) *
+                                            ((data.train.size() + batch - 1) / batch);
     options.checkpointPath = out;
     options.checkpointEvery = std::max<qint64>(100, options.steps / 10);
     options.runDir = args.text("run-dir");
@@ -213,9 +234,12 @@ int cmdTrain(const QStringList& arguments) {
     trainer.setProgressCallback([&](const TrainProgress& p) { bar.update(p); });
     const TrainResult result = trainer.run();
 
-    QJsonObject json{{"status", statusName(result.status)}, {"steps", result.steps},
-                     {"wall_s", result.wallS}, {"test", metricsToJson(result.heldOut)},
-                     {"checkpoint", out}, {"message", result.message}};
+    QJsonObject json{{"status", statusName(result.status)},
+                     {"steps", result.steps},
+                     {"wall_s", result.wallS},
+                     {"test", metricsToJson(result.heldOut)},
+                     {"checkpoint", out},
+                     {"message", result.message}};
     if (args.json()) {
         printJson(json);
     } else {
@@ -232,8 +256,9 @@ LoadedCheckpoint loadFor(const Args& args) {
 }
 
 int cmdEval(const QStringList& arguments) {
-    Args args(arguments, {opt("checkpoint", "Checkpoint.", "file"), opt("split", "test or train.", "split"),
-                          opt("images", "Images to evaluate.", "n"), opt("seed", "Sample seed.", "s")});
+    Args args(arguments,
+              {opt("checkpoint", "Checkpoint.", "file"), opt("split", "test or train.", "split"),
+               opt("images", "Images to evaluate.", "n"), opt("seed", "Sample seed.", "s")});
     LoadedCheckpoint loaded = loadFor(args);
     const QString split = args.has("split") ? args.text("split") : QStringLiteral("test");
     if (split != "test" && split != "train") throw UsageError("--split must be test or train");
@@ -253,15 +278,20 @@ int cmdEval(const QStringList& arguments) {
         const torch::Tensor samples =
             model.sample(sampleCount, 1.0, quint64(args.integer("seed", 1, 0, 1LL << 62)));
         metrics["sample_sharpness"] = meanSharpness(samples);
-        metrics["sample_sharpness_rel"] = metrics["sample_sharpness"] / std::max(1e-12, dataSharpness);
+        metrics["sample_sharpness_rel"] =
+            metrics["sample_sharpness"] / std::max(1e-12, dataSharpness);
     }
     if (model.capabilities().encode && model.capabilities().decode) {
         torch::NoGradGuard noGrad;
-        const torch::Tensor recon = model.decode(model.encode(real.to(model.device()))).to(torch::kCPU);
+        const torch::Tensor recon =
+            model.decode(model.encode(real.to(model.device()))).to(torch::kCPU);
         metrics["recon_sharpness_rel"] = meanSharpness(recon) / std::max(1e-12, dataSharpness);
     }
-    QJsonObject json{{"checkpoint", args.text("checkpoint")}, {"family", loaded.header.family},
-                     {"dataset", loaded.header.dataset}, {"split", split}, {"images", std::min<qint64>(set.size(), images)},
+    QJsonObject json{{"checkpoint", args.text("checkpoint")},
+                     {"family", loaded.header.family},
+                     {"dataset", loaded.header.dataset},
+                     {"split", split},
+                     {"images", std::min<qint64>(set.size(), images)},
                      {"metrics", metricsToJson(metrics)}};
     if (args.json()) {
         printJson(json);
@@ -273,7 +303,8 @@ int cmdEval(const QStringList& arguments) {
 
 void requireCapability(bool has, const LoadedCheckpoint& loaded, const char* what) {
     if (!has)
-        throw DataError(QStringLiteral("a %1 model cannot %2").arg(loaded.header.family, what).toStdString());
+        throw DataError(
+            QStringLiteral("a %1 model cannot %2").arg(loaded.header.family, what).toStdString());
 }
 
 double temperatureArg(const Args& args) {
@@ -296,8 +327,10 @@ int cmdSample(const QStringList& arguments) {
         loaded.model->sample(count, temperature, quint64(args.integer("seed", 1, 0, 1LL << 62)));
     const int columns = int(args.integer("columns", std::ceil(std::sqrt(double(count))), 1, 4096));
     writeImage(out, tileImages(images.to(torch::kCPU), columns));
-    if (args.json()) printJson(QJsonObject{{"out", out}, {"count", count}});
-    else std::cout << "wrote " << count << " samples to " << out.toStdString() << "\n";
+    if (args.json())
+        printJson(QJsonObject{{"out", out}, {"count", count}});
+    else
+        std::cout << "wrote " << count << " samples to " << out.toStdString() << "\n";
     return kExitOk;
 }
 
@@ -317,7 +350,8 @@ torch::Tensor encodeFile(LoadedCheckpoint& loaded, const QString& path) {
 }
 
 int cmdEncode(const QStringList& arguments) {
-    Args args(arguments, {opt("checkpoint", "Checkpoint.", "file"), opt("image", "Image file.", "file")});
+    Args args(arguments,
+              {opt("checkpoint", "Checkpoint.", "file"), opt("image", "Image file.", "file")});
     const QString image = args.required("image");
     LoadedCheckpoint loaded = loadFor(args);
     requireCapability(loaded.model->capabilities().encode, loaded, "encode images");
@@ -334,15 +368,18 @@ int cmdEncode(const QStringList& arguments) {
 }
 
 int cmdDecode(const QStringList& arguments) {
-    Args args(arguments, {opt("checkpoint", "Checkpoint.", "file"), opt("latent", "Comma-separated values.", "values"),
-                          opt("out", "PNG.", "file")});
+    Args args(arguments,
+              {opt("checkpoint", "Checkpoint.", "file"),
+               opt("latent", "Comma-separated values.", "values"), opt("out", "PNG.", "file")});
     const QString out = args.required("out");
     const QStringList parts = args.required("latent").split(',', Qt::SkipEmptyParts);
     LoadedCheckpoint loaded = loadFor(args);
     requireCapability(loaded.model->capabilities().decode, loaded, "decode latents");
     if (parts.size() != loaded.model->latentDim())
         throw DataError(QStringLiteral("--latent has %1 values, the model needs %2")
-                            .arg(parts.size()).arg(loaded.model->latentDim()).toStdString());
+                            .arg(parts.size())
+                            .arg(loaded.model->latentDim())
+                            .toStdString());
     std::vector<float> values;
     for (const QString& p : parts) {
         bool ok = false;
@@ -352,8 +389,10 @@ int cmdDecode(const QStringList& arguments) {
     torch::NoGradGuard noGrad;
     const torch::Tensor z = torch::tensor(values).reshape({1, -1}).to(loaded.model->device());
     writeImage(out, tensorToMat(loaded.model->decode(z).to(torch::kCPU)[0]));
-    if (args.json()) printJson(QJsonObject{{"out", out}});
-    else std::cout << "wrote " << out.toStdString() << "\n";
+    if (args.json())
+        printJson(QJsonObject{{"out", out}});
+    else
+        std::cout << "wrote " << out.toStdString() << "\n";
     return kExitOk;
 }
 
@@ -366,9 +405,10 @@ torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t) {
 }
 
 int cmdInterpolate(const QStringList& arguments) {
-    Args args(arguments, {opt("checkpoint", "Checkpoint.", "file"), opt("from", "Image A.", "file"),
-                          opt("to", "Image B.", "file"), opt("frames", "Frame count.", "n"),
-                          opt("out", "PNG strip.", "file"), opt("slerp", "Spherical interpolation.")});
+    Args args(arguments,
+              {opt("checkpoint", "Checkpoint.", "file"), opt("from", "Image A.", "file"),
+               opt("to", "Image B.", "file"), opt("frames", "Frame count.", "n"),
+               opt("out", "PNG strip.", "file"), opt("slerp", "Spherical interpolation.")});
     const QString from = args.required("from");
     const QString to = args.required("to");
     const QString out = args.required("out");
@@ -384,10 +424,13 @@ int cmdInterpolate(const QStringList& arguments) {
         path.push_back(args.has("slerp") ? slerp(a, b, t) : a * (1 - t) + b * t);
     }
     torch::NoGradGuard noGrad;
-    const torch::Tensor images = loaded.model->decode(torch::stack(path).to(loaded.model->device()));
+    const torch::Tensor images =
+        loaded.model->decode(torch::stack(path).to(loaded.model->device()));
     writeImage(out, tileImages(images.to(torch::kCPU), int(frames)));
-    if (args.json()) printJson(QJsonObject{{"out", out}, {"frames", frames}});
-    else std::cout << "wrote " << frames << " frames to " << out.toStdString() << "\n";
+    if (args.json())
+        printJson(QJsonObject{{"out", out}, {"frames", frames}});
+    else
+        std::cout << "wrote " << frames << " frames to " << out.toStdString() << "\n";
     return kExitOk;
 }
 
@@ -405,13 +448,15 @@ int cmdInfo(const QStringList& arguments) {
         for (const auto& [key, value] : header.config.values())
             std::cout << "config  " << key << " = " << value << "\n";
         for (auto it = header.metrics.begin(); it != header.metrics.end(); ++it)
-            std::cout << "metric  " << it.key().toStdString() << " = " << it.value().toDouble() << "\n";
+            std::cout << "metric  " << it.key().toStdString() << " = " << it.value().toDouble()
+                      << "\n";
     }
     return kExitOk;
 }
 
 int dispatch(const QStringList& arguments) {
-    if (arguments.size() < 2 || arguments[1] == "--help" || arguments[1] == "-h" || arguments[1] == "help") {
+    if (arguments.size() < 2 || arguments[1] == "--help" || arguments[1] == "-h" ||
+        arguments[1] == "help") {
         std::cout << kUsage;
         return arguments.size() < 2 ? kExitUsage : kExitOk;
     }

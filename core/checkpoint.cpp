@@ -19,7 +19,8 @@ const QByteArray kMagic = QByteArrayLiteral("LATENT-EXPLORER-CHECKPOINT\n");
 constexpr qint64 kMaxHeaderBytes = 1 << 20;
 
 [[noreturn]] void fail(const QString& path, const QString& problem) {
-    throw DataError(QStringLiteral("%1: %2").arg(QFileInfo(path).fileName(), problem).toStdString());
+    throw DataError(
+        QStringLiteral("%1: %2").arg(QFileInfo(path).fileName(), problem).toStdString());
 }
 
 // A cursor over the file's bytes that reports truncation in the file's terms.
@@ -41,10 +42,12 @@ public:
     qint64 lengthLine(const char* what) {
         const qsizetype end = m_bytes.indexOf('\n', m_pos);
         if (end < 0 || end - m_pos > 20)
-            fail(m_path, QStringLiteral("truncated or corrupt: no %1 length").arg(QLatin1String(what)));
+            fail(m_path,
+                 QStringLiteral("truncated or corrupt: no %1 length").arg(QLatin1String(what)));
         bool ok = false;
         const qint64 n = m_bytes.mid(m_pos, end - m_pos).toLongLong(&ok);
-        if (!ok || n < 0) fail(m_path, QStringLiteral("corrupt %1 length").arg(QLatin1String(what)));
+        if (!ok || n < 0)
+            fail(m_path, QStringLiteral("corrupt %1 length").arg(QLatin1String(what)));
         m_pos = end + 1;
         return n;
     }
@@ -60,7 +63,8 @@ private:
 QByteArray readAll(const QString& path) {
     QFile file(path);
     if (!file.exists()) fail(path, QStringLiteral("does not exist"));
-    if (!file.open(QIODevice::ReadOnly)) fail(path, QStringLiteral("cannot be read: ") + file.errorString());
+    if (!file.open(QIODevice::ReadOnly))
+        fail(path, QStringLiteral("cannot be read: ") + file.errorString());
     return file.readAll();
 }
 
@@ -94,7 +98,8 @@ ParsedFile parse(const QString& path, bool withWeights) {
                                      QCryptographicHash::Sha256)
                 .toHex();
         if (actual != trailer)
-            fail(path, QStringLiteral("corrupt: checksum mismatch (the file was modified or damaged)"));
+            fail(path,
+                 QStringLiteral("corrupt: checksum mismatch (the file was modified or damaged)"));
         parsed.weights = std::move(weights);
     }
     return parsed;
@@ -111,7 +116,8 @@ QJsonObject CheckpointHeader::toJson() const {
         {"family", family},
         {"config", cfg},
         {"dataset", dataset},
-        {"image_shape", QJsonArray{qint64(shape.channels), qint64(shape.height), qint64(shape.width)}},
+        {"image_shape",
+         QJsonArray{qint64(shape.channels), qint64(shape.height), qint64(shape.width)}},
         {"steps", steps},
         {"metrics", metrics},
         {"created", created},
@@ -121,12 +127,14 @@ QJsonObject CheckpointHeader::toJson() const {
 
 CheckpointHeader CheckpointHeader::fromJson(const QJsonObject& json, const QString& path) {
     CheckpointHeader h;
-    if (!json.value("format").isDouble()) fail(path, QStringLiteral("header has no format version"));
+    if (!json.value("format").isDouble())
+        fail(path, QStringLiteral("header has no format version"));
     h.format = json.value("format").toInt();
     if (h.format != kCheckpointFormat)
-        fail(path, QStringLiteral("checkpoint format %1 is not supported (this build reads format %2)")
-                       .arg(h.format)
-                       .arg(kCheckpointFormat));
+        fail(path,
+             QStringLiteral("checkpoint format %1 is not supported (this build reads format %2)")
+                 .arg(h.format)
+                 .arg(kCheckpointFormat));
     h.family = json.value("family").toString();
     if (h.family.isEmpty()) fail(path, QStringLiteral("header names no model family"));
     if (!json.value("config").isObject()) fail(path, QStringLiteral("header has no config"));
@@ -172,21 +180,25 @@ void saveCheckpoint(const QString& path, GenerativeModel& model, CheckpointHeade
         fail(path, QStringLiteral("cannot be written: ") + file.errorString());
 }
 
-CheckpointHeader readCheckpointHeader(const QString& path) { return parse(path, false).header; }
+CheckpointHeader readCheckpointHeader(const QString& path) {
+    return parse(path, false).header;
+}
 
 LoadedCheckpoint loadCheckpoint(const QString& path, torch::Device device,
                                 const QString& expectedFamily) {
     ParsedFile parsed = parse(path, true);
     CheckpointHeader& h = parsed.header;
     if (!expectedFamily.isEmpty() && h.family != expectedFamily)
-        fail(path, QStringLiteral("is a %1 checkpoint, not a %2 one").arg(h.family, expectedFamily));
+        fail(path,
+             QStringLiteral("is a %1 checkpoint, not a %2 one").arg(h.family, expectedFamily));
     LoadedCheckpoint loaded{h, nullptr};
     try {
         if (!ModelRegistry::instance().has(h.family.toStdString()))
             fail(path, QStringLiteral("names an unknown model family '%1'").arg(h.family));
         ModelConfig config = h.config;
         writeImageShape(config, h.shape);
-        loaded.model = ModelRegistry::instance().create(h.family.toStdString(), config, torch::kCPU);
+        loaded.model =
+            ModelRegistry::instance().create(h.family.toStdString(), config, torch::kCPU);
         std::istringstream weights(std::string(parsed.weights.constData(), parsed.weights.size()));
         loaded.model->loadWeights(weights);
         loaded.model->to(device);

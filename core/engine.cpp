@@ -40,8 +40,8 @@ ModelInfo ModelEngine::load(const QString& checkpointPath, const QString& device
     } catch (const ModelError& e) {
         throw DataError(e.what());
     }
-    const QString key = QFileInfo(checkpointPath).absoluteFilePath() + '|' +
-                        QString::fromStdString(dev.str());
+    const QString key =
+        QFileInfo(checkpointPath).absoluteFilePath() + '|' + QString::fromStdString(dev.str());
     auto cached = m_cache.find(key);
     if (cached == m_cache.end()) {
         LoadedCheckpoint loaded = loadCheckpoint(checkpointPath, dev);
@@ -54,7 +54,8 @@ ModelInfo ModelEngine::load(const QString& checkpointPath, const QString& device
         info.latentDim = loaded.model->latentDim();
         info.capabilities = loaded.model->capabilities();
         info.steps = loaded.header.steps;
-        cached = m_cache.emplace(key, std::shared_ptr<GenerativeModel>(std::move(loaded.model))).first;
+        cached =
+            m_cache.emplace(key, std::shared_ptr<GenerativeModel>(std::move(loaded.model))).first;
         m_infos[key] = info;
     }
     m_current = cached->second;
@@ -120,9 +121,9 @@ cv::Mat ModelEngine::decode(const QVector<float>& latent) {
                             .arg(model.latentDim())
                             .toStdString());
     torch::NoGradGuard noGrad;
-    const torch::Tensor z =
-        torch::from_blob(const_cast<float*>(latent.constData()), {1, latent.size()}, torch::kFloat32)
-            .to(model.device());
+    const torch::Tensor z = torch::from_blob(const_cast<float*>(latent.constData()),
+                                             {1, latent.size()}, torch::kFloat32)
+                                .to(model.device());
     return tensorToMat(model.decode(z)[0]);
 }
 
@@ -133,8 +134,10 @@ Dataset loadDatasetByName(const QString& name, bool withTrain, int64_t limitTrai
     if (name == QLatin1String("faces") || name == QLatin1String("faces64")) {
         FaceDatasetOptions options;
         options.size = name == QLatin1String("faces") ? 32 : 64;
-        if (!withTrain) options.trainCount = 1;
-        else if (limitTrain > 0) options.trainCount = limitTrain;
+        if (!withTrain)
+            options.trainCount = 1;
+        else if (limitTrain > 0)
+            options.trainCount = limitTrain;
         if (limitTest > 0) options.testCount = limitTest;
         return makeFaceDataset(options);
     }

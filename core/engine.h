@@ -34,9 +34,9 @@ struct ModelInfo {
 // The encoded test split projected on its principal directions: the 2-D map shows components
 // 0 and 1, sliders move along the first `components.size()`.
 struct LatentMap {
-    QVector<float> x, y;     // per point: coordinates along components 0 and 1
-    QVector<int> labels;     // per point: class index, or -1
-    QStringList classNames;  // label names
+    QVector<float> x, y;                 // per point: coordinates along components 0 and 1
+    QVector<int> labels;                 // per point: class index, or -1
+    QStringList classNames;              // label names
     QVector<float> mean;                 // latentDim
     QVector<QVector<float>> components;  // k × latentDim, unit length, by decreasing variance
     QVector<float> stddev;               // k: spread of the data along each component

@@ -13,10 +13,9 @@ namespace le {
 
 struct FaceFactors {
     // Each factor is in [0, 1]; names() gives them in this order.
-    float faceWidth = 0.5f, faceHeight = 0.5f, skinTone = 0.5f, hairColour = 0.5f,
-          hairShape = 0.5f, eyeSize = 0.5f, eyeSpacing = 0.5f, gazeX = 0.5f, eyebrowAngle = 0.5f,
-          mouthCurve = 0.5f, glasses = 0.0f, background = 0.5f, lightDirection = 0.5f,
-          poseShift = 0.5f;
+    float faceWidth = 0.5f, faceHeight = 0.5f, skinTone = 0.5f, hairColour = 0.5f, hairShape = 0.5f,
+          eyeSize = 0.5f, eyeSpacing = 0.5f, gazeX = 0.5f, eyebrowAngle = 0.5f, mouthCurve = 0.5f,
+          glasses = 0.0f, background = 0.5f, lightDirection = 0.5f, poseShift = 0.5f;
 
     static constexpr int kCount = 14;
     static QStringList names();

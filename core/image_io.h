@@ -20,9 +20,9 @@ void writeImage(const QString& path, const cv::Mat& image);
 
 struct ImportOptions {
     ImageShape shape{3, 32, 32};  // what the model needs: channels and size
-    bool faceCrop = false;         // Haar-cascade crop of the largest face
-    double faceMargin = 0.25;      // extra border around the detected face, as a fraction
-    bool centreCrop = true;        // square centre crop before resizing (CelebA-style aligned)
+    bool faceCrop = false;        // Haar-cascade crop of the largest face
+    double faceMargin = 0.25;     // extra border around the detected face, as a fraction
+    bool centreCrop = true;       // square centre crop before resizing (CelebA-style aligned)
 };
 
 // Reads one image file of any format OpenCV decodes (PNG, JPEG, BMP, WebP, TIFF); grey, RGBA and

@@ -5,9 +5,9 @@
 namespace le {
 
 struct ThreadSettings {
-    int torchThreads = 0;     // LibTorch intra-op pool
-    int blasThreads = 0;      // OpenBLAS pool (0 when no OpenBLAS is loaded)
-    QString blas;             // "openblas", or "reference" when OpenBLAS is not the BLAS in use
+    int torchThreads = 0;  // LibTorch intra-op pool
+    int blasThreads = 0;   // OpenBLAS pool (0 when no OpenBLAS is loaded)
+    QString blas;          // "openblas", or "reference" when OpenBLAS is not the BLAS in use
 };
 
 // Sets LibTorch's and OpenBLAS's pools once at start-up. Measured on the 2-core machines: a conv

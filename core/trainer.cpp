@@ -39,9 +39,12 @@ QString firstNonFinite(const Metrics& metrics) {
 
 QString statusName(TrainStatus status) {
     switch (status) {
-        case TrainStatus::Finished: return QStringLiteral("finished");
-        case TrainStatus::Cancelled: return QStringLiteral("cancelled");
-        case TrainStatus::Diverged: return QStringLiteral("diverged");
+        case TrainStatus::Finished:
+            return QStringLiteral("finished");
+        case TrainStatus::Cancelled:
+            return QStringLiteral("cancelled");
+        case TrainStatus::Diverged:
+            return QStringLiteral("diverged");
     }
     return {};
 }
@@ -139,8 +142,9 @@ void Trainer::snapshot(qint64 step) {
     if (!m_options.runDir.isEmpty()) {
         QDir dir(m_options.runDir);
         dir.mkpath(QStringLiteral("snapshots"));
-        writeImage(dir.filePath(QStringLiteral("snapshots/step_%1.png").arg(step, 7, 10, QChar('0'))),
-                   grid);
+        writeImage(
+            dir.filePath(QStringLiteral("snapshots/step_%1.png").arg(step, 7, 10, QChar('0'))),
+            grid);
     }
     if (m_snapshot) m_snapshot(step, grid);
 }
@@ -159,7 +163,8 @@ void Trainer::saveAt(qint64 step, const Metrics& heldOut) {
 
 TrainResult Trainer::run() {
     if (!m_options.runDir.isEmpty() && !QDir().mkpath(m_options.runDir))
-        throw DataError(QStringLiteral("%1: cannot create the run folder").arg(m_options.runDir).toStdString());
+        throw DataError(
+            QStringLiteral("%1: cannot create the run folder").arg(m_options.runDir).toStdString());
     if (m_options.learningRate > 0) m_model.setLearningRate(m_options.learningRate);
 
     TrainResult result;
@@ -191,8 +196,9 @@ TrainResult Trainer::run() {
             std::istringstream in(lastGood);
             m_model.loadWeights(in);
             result.status = TrainStatus::Diverged;
-            result.message = QStringLiteral("training diverged at step %1 (%2 is not finite); kept "
-                                            "the weights of step %3")
+            result.message = QStringLiteral(
+                                 "training diverged at step %1 (%2 is not finite); kept "
+                                 "the weights of step %3")
                                  .arg(step)
                                  .arg(firstNonFinite(metrics))
                                  .arg(lastGoodStep);
@@ -236,12 +242,16 @@ TrainResult Trainer::run() {
         result.steps = lastGoodStep;
     }
     m_model.train(false);
-    if (m_data.test.size() > 0) result.heldOut = evaluateModel(m_model, m_data.test, m_options.evalImages);
+    if (m_data.test.size() > 0)
+        result.heldOut = evaluateModel(m_model, m_data.test, m_options.evalImages);
     result.wallS = timer.nsecsElapsed() / 1e9;
-    if (result.message.isEmpty()) result.message = QStringLiteral("finished %1 steps").arg(result.steps);
+    if (result.message.isEmpty())
+        result.message = QStringLiteral("finished %1 steps").arg(result.steps);
     if (result.steps > 0) saveAt(result.steps, result.heldOut);
-    QJsonObject end{{"event", statusName(result.status)}, {"step", result.steps},
-                    {"time", result.wallS}, {"test", metricsToJson(result.heldOut)}};
+    QJsonObject end{{"event", statusName(result.status)},
+                    {"step", result.steps},
+                    {"time", result.wallS},
+                    {"test", metricsToJson(result.heldOut)}};
     log(end);
     flushLog();
     return result;

@@ -24,14 +24,14 @@ struct TrainOptions {
     qint64 batchSize = 64;
     double learningRate = 0;  // 0: the model's own default
     quint64 seed = 1;
-    qint64 logEvery = 10;         // train metrics into the log
-    qint64 evalEvery = 0;         // held-out metrics; 0: only at the end
-    qint64 evalImages = 2000;     // test images per evaluation
-    qint64 snapshotEvery = 0;     // sample grids; 0: none
-    qint64 checkpointEvery = 0;   // 0: only at the end
-    QString checkpointPath;       // empty: no checkpoint
-    QString runDir;               // metrics.jsonl, snapshots/; empty: none
-    QJsonObject extraHeader;      // copied into the checkpoint header's "extra"
+    qint64 logEvery = 10;        // train metrics into the log
+    qint64 evalEvery = 0;        // held-out metrics; 0: only at the end
+    qint64 evalImages = 2000;    // test images per evaluation
+    qint64 snapshotEvery = 0;    // sample grids; 0: none
+    qint64 checkpointEvery = 0;  // 0: only at the end
+    QString checkpointPath;      // empty: no checkpoint
+    QString runDir;              // metrics.jsonl, snapshots/; empty: none
+    QJsonObject extraHeader;     // copied into the checkpoint header's "extra"
 };
 
 struct TrainProgress {
@@ -47,10 +47,10 @@ enum class TrainStatus { Finished, Cancelled, Diverged };
 
 struct TrainResult {
     TrainStatus status = TrainStatus::Finished;
-    qint64 steps = 0;      // steps completed and kept
-    Metrics heldOut;       // on the test split at the end (or at the last good state)
+    qint64 steps = 0;  // steps completed and kept
+    Metrics heldOut;   // on the test split at the end (or at the last good state)
     double wallS = 0;
-    QString message;       // why it stopped, for the user
+    QString message;  // why it stopped, for the user
 };
 
 QString statusName(TrainStatus status);

@@ -12,7 +12,9 @@ void registerCoreMetaTypes() {
     qRegisterMetaType<le::DecodeResult>();
 }
 
-InteractiveWorker::InteractiveWorker() { registerCoreMetaTypes(); }
+InteractiveWorker::InteractiveWorker() {
+    registerCoreMetaTypes();
+}
 InteractiveWorker::~InteractiveWorker() = default;
 
 void InteractiveWorker::requestDecode(quint64 id, const QVector<float>& latent) {
@@ -25,7 +27,8 @@ void InteractiveWorker::requestDecode(quint64 id, const QVector<float>& latent) 
 
 void InteractiveWorker::requestLoad(const QString& checkpointPath, const QString& device) {
     QMetaObject::invokeMethod(
-        this, [this, checkpointPath, device] { load(checkpointPath, device); }, Qt::QueuedConnection);
+        this, [this, checkpointPath, device] { load(checkpointPath, device); },
+        Qt::QueuedConnection);
 }
 
 void InteractiveWorker::processPendingDecode() {
@@ -54,7 +57,8 @@ void InteractiveWorker::processPendingDecode() {
 void InteractiveWorker::load(const QString& checkpointPath, const QString& device) {
     try {
         const ModelInfo info = m_engine.load(checkpointPath, device);
-        const Dataset data = loadDatasetByName(info.dataset, /*withTrain=*/false, 0, 4000, info.shape);
+        const Dataset data =
+            loadDatasetByName(info.dataset, /*withTrain=*/false, 0, 4000, info.shape);
         emit modelLoaded(info, m_engine.buildLatentMap(data));
     } catch (const std::exception& e) {
         emit failed(QString::fromUtf8(e.what()));

@@ -18,7 +18,7 @@ namespace le {
 
 struct DecodeResult {
     quint64 id = 0;
-    cv::Mat image;      // CV_8UC1 or CV_8UC3 (RGB); empty on error
+    cv::Mat image;        // CV_8UC1 or CV_8UC3 (RGB); empty on error
     double decodeMs = 0;  // model + conversion time in the worker
     QString error;
 };
@@ -50,7 +50,7 @@ private:
     ModelEngine m_engine;
     QMutex m_mutex;
     std::optional<std::pair<quint64, QVector<float>>> m_pending;  // guarded by m_mutex
-    bool m_wakeQueued = false;                                  // guarded by m_mutex
+    bool m_wakeQueued = false;                                    // guarded by m_mutex
     std::atomic<int> m_decodesRun{0};
 };
 

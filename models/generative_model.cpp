@@ -111,7 +111,8 @@ void GenerativeModel::loadWeights(std::istream& in) {
         throw ModelError("the weights are not a readable LibTorch archive (" +
                          std::string(e.what_without_backtrace()) + ")");
     }
-    // Validate every name and shape before the first copy, so a bad file leaves the model as it was.
+    // Validate every name and shape before the first copy, so a bad file leaves the model as it
+    // was.
     std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;  // (target, stored)
     std::set<std::string> expected;
     auto collect = [&](const std::string& key, const torch::Tensor& target, bool isBuffer) {
@@ -121,8 +122,8 @@ void GenerativeModel::loadWeights(std::istream& in) {
             throw ModelError("the weights lack '" + key + "' (another architecture?)");
         if (stored.sizes() != target.sizes()) {
             std::ostringstream msg;
-            msg << "weight '" << key << "' has shape " << stored.sizes() << " but this "
-                << family() << " needs " << target.sizes();
+            msg << "weight '" << key << "' has shape " << stored.sizes() << " but this " << family()
+                << " needs " << target.sizes();
             throw ModelError(msg.str());
         }
         copies.emplace_back(target, stored);
@@ -164,7 +165,8 @@ torch::Device parseDevice(const std::string& name) {
     if (name == "cpu") return torch::kCPU;
     if (name.rfind("cuda", 0) == 0) {
         if (!torch::cuda::is_available())
-            throw ModelError("device '" + name + "' requested but this LibTorch has no CUDA device");
+            throw ModelError("device '" + name +
+                             "' requested but this LibTorch has no CUDA device");
         try {
             return torch::Device(name);
         } catch (const c10::Error&) {

@@ -74,12 +74,12 @@ using Metrics = std::map<std::string, double>;
 
 // Inversion by optimisation (a GAN has no encoder): find z whose decode matches a target image.
 struct InversionOptions {
-    int64_t steps = 300;        // optimiser steps per start
-    int64_t starts = 4;         // random starts (plus an encoder start where the model has one)
+    int64_t steps = 300;  // optimiser steps per start
+    int64_t starts = 4;   // random starts (plus an encoder start where the model has one)
     double learningRate = 0.05;
     double priorWeight = 1e-3;  // weight of the ‖z‖² prior term against the pixel error
     uint64_t seed = 1;
-    bool useEncoder = true;     // start one run from a trained encoder's guess, if any
+    bool useEncoder = true;  // start one run from a trained encoder's guess, if any
 };
 
 struct InversionResult {
@@ -95,18 +95,18 @@ using InversionProgress = std::function<bool(int64_t step, int64_t totalSteps, d
 
 // One position of autoregressive generation, as a stepping sampler reports it.
 struct SampleStep {
-    int64_t position = 0;             // index in generation order
+    int64_t position = 0;  // index in generation order
     int64_t channel = 0, row = 0, col = 0;
-    torch::Tensor probabilities;      // K values summing to 1: the predicted distribution
-    int64_t value = 0;                // the sampled (or anchored) value
-    bool anchored = false;            // taken from the anchors, not sampled
+    torch::Tensor probabilities;  // K values summing to 1: the predicted distribution
+    int64_t value = 0;            // the sampled (or anchored) value
+    bool anchored = false;        // taken from the anchors, not sampled
 };
 
 struct SamplerOptions {
     double temperature = 1.0;  // > 0; softmax temperature
     uint64_t seed = 1;
-    bool cached = true;        // the incremental path; false: one full forward pass per step
-    torch::Tensor anchors;     // optional: values to keep (image for PixelCNN, code grid for VQ-VAE)
+    bool cached = true;     // the incremental path; false: one full forward pass per step
+    torch::Tensor anchors;  // optional: values to keep (image for PixelCNN, code grid for VQ-VAE)
     torch::Tensor anchorMask;  // optional: bool, same spatial shape, true where anchored
 };
 
@@ -168,7 +168,8 @@ public:
     void saveWeights(std::ostream& out);
     void loadWeights(std::istream& in);
 
-    // Throws ModelError naming the expected and actual shape if x is not an image batch for this model.
+    // Throws ModelError naming the expected and actual shape if x is not an image batch for this
+    // model.
     void checkImageBatch(const torch::Tensor& x, const char* what) const;
 
 protected:

@@ -20,7 +20,7 @@ inline ModelConfig smallVaeConfig(int64_t latent = 8, int64_t channels = 1, int6
 }
 
 inline std::unique_ptr<GenerativeModel> smallVae(int64_t latent = 8, int64_t channels = 1,
-                                                  int64_t size = 28) {
+                                                 int64_t size = 28) {
     return ModelRegistry::instance().create("vae", smallVaeConfig(latent, channels, size));
 }
 

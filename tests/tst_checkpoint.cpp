@@ -101,7 +101,8 @@ private slots:
         QJsonObject json = readCheckpointHeader(good).toJson();
 
         QTest::newRow("empty file") << QByteArray() << "not a Latent Explorer checkpoint";
-        QTest::newRow("a PNG") << QByteArray("\x89PNG\r\n\x1a\n0000", 12) << "not a Latent Explorer checkpoint";
+        QTest::newRow("a PNG") << QByteArray("\x89PNG\r\n\x1a\n0000", 12)
+                               << "not a Latent Explorer checkpoint";
         QTest::newRow("truncated in the weights") << bytes.left(bytes.size() / 2) << "truncated";
         QTest::newRow("truncated in the header") << bytes.left(40) << "truncated";
         QTest::newRow("truncated checksum") << bytes.left(bytes.size() - 10) << "truncated";
@@ -117,7 +118,8 @@ private slots:
         QTest::newRow("future format") << assemble(future, weightsOf(*model)) << "format 99";
         QJsonObject unknown = json;
         unknown["family"] = "wavenet";
-        QTest::newRow("unknown family") << assemble(unknown, weightsOf(*model)) << "unknown model family";
+        QTest::newRow("unknown family")
+            << assemble(unknown, weightsOf(*model)) << "unknown model family";
         QJsonObject noShape = json;
         noShape.remove("image_shape");
         QTest::newRow("no image shape") << assemble(noShape, weightsOf(*model)) << "image_shape";
@@ -130,7 +132,8 @@ private slots:
         auto other = ModelRegistry::instance().create("vae", mlp);
         QTest::newRow("weights of another architecture")
             << assemble(json, weightsOf(*other)) << "another architecture";
-        QTest::newRow("weights not an archive") << assemble(json, "not an archive at all") << "archive";
+        QTest::newRow("weights not an archive")
+            << assemble(json, "not an archive at all") << "archive";
     }
 
     void badFiles() {
@@ -145,7 +148,8 @@ private slots:
 
     void missingFileNamesIt() {
         const QString error = errorOf(m_dir.filePath("nowhere.lec"));
-        QVERIFY2(error.contains("nowhere.lec") && error.contains("does not exist"), qPrintable(error));
+        QVERIFY2(error.contains("nowhere.lec") && error.contains("does not exist"),
+                 qPrintable(error));
     }
 
     void otherFamilyIsRefused() {

@@ -61,38 +61,43 @@ private slots:
         const QString ckpt = path("vae.lec");
         QTest::newRow("no command") << QStringList{} << 2 << "Usage";
         QTest::newRow("unknown command") << QStringList{"fly"} << 2 << "unknown command";
-        QTest::newRow("unknown option") << QStringList{"info", "--checkpoint", ckpt, "--colour"} << 2
-                                        << "colour";
+        QTest::newRow("unknown option")
+            << QStringList{"info", "--checkpoint", ckpt, "--colour"} << 2 << "colour";
         QTest::newRow("train without --out")
-            << QStringList{"train", "--model", "vae", "--dataset", "faces", "--steps", "1"} << 2 << "--out";
+            << QStringList{"train", "--model", "vae", "--dataset", "faces", "--steps", "1"} << 2
+            << "--out";
         QTest::newRow("train with steps and epochs")
-            << QStringList{"train", "--model", "vae", "--dataset", "faces", "--steps", "1", "--epochs", "1",
-                           "--out", path("x.lec")}
+            << QStringList{"train", "--model",  "vae", "--dataset", "faces",      "--steps",
+                           "1",     "--epochs", "1",   "--out",     path("x.lec")}
             << 2 << "exactly one";
         QTest::newRow("negative steps")
-            << QStringList{"train", "--model", "vae", "--dataset", "faces", "--steps", "-3", "--out", path("x.lec")}
+            << QStringList{"train",   "--model", "vae",   "--dataset",  "faces",
+                           "--steps", "-3",      "--out", path("x.lec")}
             << 2 << "--steps";
         QTest::newRow("unknown family")
-            << QStringList{"train", "--model", "wavenet", "--dataset", "fashion-mnist", "--steps", "1",
-                           "--out", path("x.lec")}
+            << QStringList{"train",   "--model", "wavenet", "--dataset",  "fashion-mnist",
+                           "--steps", "1",       "--out",   path("x.lec")}
             << 3 << "unknown model family";
         QTest::newRow("dataset folder missing")
-            << QStringList{"train", "--model", "vae", "--dataset", path("nowhere"), "--steps", "1", "--out",
-                           path("x.lec")}
+            << QStringList{"train",   "--model", "vae",   "--dataset",  path("nowhere"),
+                           "--steps", "1",       "--out", path("x.lec")}
             << 3 << "nowhere";
-        QTest::newRow("missing checkpoint") << QStringList{"eval", "--checkpoint", path("none.lec")} << 3
-                                            << "none.lec";
-        QTest::newRow("an image as checkpoint") << QStringList{"info", "--checkpoint", path("a.png")} << 3
-                                                << "not a Latent Explorer checkpoint";
+        QTest::newRow("missing checkpoint")
+            << QStringList{"eval", "--checkpoint", path("none.lec")} << 3 << "none.lec";
+        QTest::newRow("an image as checkpoint")
+            << QStringList{"info", "--checkpoint", path("a.png")} << 3
+            << "not a Latent Explorer checkpoint";
         QTest::newRow("unreadable image")
-            << QStringList{"encode", "--checkpoint", ckpt, "--image", path("junk.png")} << 3 << "junk.png";
+            << QStringList{"encode", "--checkpoint", ckpt, "--image", path("junk.png")} << 3
+            << "junk.png";
         QTest::newRow("zero temperature")
-            << QStringList{"sample", "--checkpoint", ckpt, "--count", "4", "--out", path("s.png"),
-                           "--temperature", "0"}
+            << QStringList{"sample",      "--checkpoint",  ckpt, "--count", "4", "--out",
+                           path("s.png"), "--temperature", "0"}
             << 3 << "temperature";
         QTest::newRow("latent of wrong length")
-            << QStringList{"decode", "--checkpoint", ckpt, "--latent", "1,2", "--out", path("d.png")} << 3
-            << "needs 4";
+            << QStringList{"decode", "--checkpoint", ckpt,         "--latent",
+                           "1,2",    "--out",        path("d.png")}
+            << 3 << "needs 4";
         QTest::newRow("cuda without cuda")
             << QStringList{"info", "--checkpoint", ckpt, "--device", "cuda:7"} << 3 << "cuda";
     }
@@ -102,7 +107,8 @@ private slots:
         QFETCH(int, code);
         QFETCH(QString, message);
         const Run r = cli(args);
-        QVERIFY2(r.code == code, qPrintable(QString("exit %1, stderr: %2").arg(r.code).arg(QString(r.err))));
+        QVERIFY2(r.code == code,
+                 qPrintable(QString("exit %1, stderr: %2").arg(r.code).arg(QString(r.err))));
         QVERIFY2(QString(r.err + r.out).contains(message), r.err.constData());
     }
 
@@ -110,13 +116,15 @@ private slots:
         const Run r = cli({"eval", "--checkpoint", path("vae.lec"), "--images", "200", "--json"});
         QVERIFY2(r.code == 0, r.err.constData());
         const QJsonObject metrics = QJsonDocument::fromJson(r.out).object()["metrics"].toObject();
-        for (const char* key : {"loss", "recon_mse", "bpd", "sample_sharpness_rel", "data_sharpness"})
+        for (const char* key :
+             {"loss", "recon_mse", "bpd", "sample_sharpness_rel", "data_sharpness"})
             QVERIFY2(metrics.contains(key), key);
         QVERIFY(metrics["bpd"].toDouble() > 0);
     }
 
     void sampleEncodeDecodeInterpolateWriteFiles() {
-        Run r = cli({"sample", "--checkpoint", path("vae.lec"), "--count", "9", "--out", path("s.png")});
+        Run r = cli(
+            {"sample", "--checkpoint", path("vae.lec"), "--count", "9", "--out", path("s.png")});
         QVERIFY2(r.code == 0, r.err.constData());
         cv::Mat grid = cv::imread(path("s.png").toStdString(), cv::IMREAD_UNCHANGED);
         QCOMPARE(grid.cols, 3 * 28 + 4);  // three tiles, a 1-pixel gap around each
@@ -125,7 +133,8 @@ private slots:
         QVERIFY2(r.code == 0, r.err.constData());
         QCOMPARE(QJsonDocument::fromJson(r.out).object()["latent"].toArray().size(), 4);
 
-        r = cli({"decode", "--checkpoint", path("vae.lec"), "--latent", "0,0.5,-1,2", "--out", path("d.png")});
+        r = cli({"decode", "--checkpoint", path("vae.lec"), "--latent", "0,0.5,-1,2", "--out",
+                 path("d.png")});
         QVERIFY2(r.code == 0, r.err.constData());
         QCOMPARE(cv::imread(path("d.png").toStdString()).rows, 28);
 

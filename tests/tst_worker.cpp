@@ -57,9 +57,8 @@ private slots:
             z[0] = float(id) / 50.0f;
             worker->requestDecode(id, z);
         }
-        QTRY_VERIFY_WITH_TIMEOUT(!decoded.isEmpty() &&
-                                     decoded.last().at(0).value<DecodeResult>().id == 100,
-                                 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !decoded.isEmpty() && decoded.last().at(0).value<DecodeResult>().id == 100, 10000);
         const int decodes = worker->decodesRun();
         QVERIFY2(decodes >= 1 && decodes <= 10, qPrintable(QString("%1 decodes").arg(decodes)));
         QCOMPARE(decoded.size(), decodes);
