@@ -1,3 +1,4 @@
+#include "dcgan.h"
 #include "generative_model.h"
 #include "vae.h"
 
@@ -6,6 +7,7 @@ namespace le {
 ModelRegistry::ModelRegistry() {
     // Explicit registration: static initialisers in a static library would be dropped by the linker.
     registerVae(*this);
+    registerDcgan(*this);
 }
 
 ModelRegistry& ModelRegistry::instance() {
