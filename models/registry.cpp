@@ -1,5 +1,6 @@
 #include "dcgan.h"
 #include "generative_model.h"
+#include "glow.h"
 #include "vae.h"
 
 namespace le {
@@ -8,6 +9,7 @@ ModelRegistry::ModelRegistry() {
     // Explicit registration: static initialisers in a static library would be dropped by the linker.
     registerVae(*this);
     registerDcgan(*this);
+    registerGlow(*this);
 }
 
 ModelRegistry& ModelRegistry::instance() {
