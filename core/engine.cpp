@@ -96,7 +96,11 @@ LatentMap ModelEngine::buildLatentMap(const Dataset& data, int components, int m
     const double total = eigenvalues.clamp_min(0).sum().item<double>();
 
     LatentMap map;
-    map.classNames = data.classNames;
+    // Without an encoder the map shows draws from the prior: they carry no class.
+    const bool encoded = labels.defined() || model.capabilities().encode;
+    if (encoded) map.classNames = data.classNames;
+    map.source =
+        encoded ? QStringLiteral("encoded test images") : QStringLiteral("samples from the prior");
     auto toVector = [](const torch::Tensor& t) {
         const torch::Tensor f = t.to(torch::kFloat32).contiguous();
         return QVector<float>(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());

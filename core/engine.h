@@ -37,6 +37,7 @@ struct LatentMap {
     QVector<float> x, y;                 // per point: coordinates along components 0 and 1
     QVector<int> labels;                 // per point: class index, or -1
     QStringList classNames;              // label names
+    QString source;                      // what the points are, for the legend
     QVector<float> mean;                 // latentDim
     QVector<QVector<float>> components;  // k × latentDim, unit length, by decreasing variance
     QVector<float> stddev;               // k: spread of the data along each component

@@ -34,6 +34,7 @@ private slots:
         QCOMPARE(map.x.size(), 500);
         QCOMPARE(map.componentCount(), 4);
         QCOMPARE(map.classNames.size(), 10);
+        QCOMPARE(map.source, QString("encoded test images"));
         QVERIFY(map.explained[0] >= map.explained[1]);
         // Components are orthonormal, so coordinates survive a round trip through the latent.
         const QVector<float> coords{0.5f, -1.0f, 0.25f, 0.0f};
@@ -42,6 +43,26 @@ private slots:
         const cv::Mat image = engine.decode(map.latentFor(coords));
         QCOMPARE(image.rows, 28);
         QCOMPARE(image.type(), CV_8UC1);
+    }
+
+    void aModelWithoutEncoderMapsPriorSamples() {
+        ModelConfig config;
+        writeImageShape(config, ImageShape{1, 28, 28});
+        config.set("hidden", int64_t{8});
+        auto gan = ModelRegistry::instance().create("dcgan", config);
+        QVERIFY(!gan->capabilities().encode);
+        CheckpointHeader header;
+        header.dataset = "fashion-mnist";
+        const QString path = m_dir.filePath("gan.lec");
+        saveCheckpoint(path, *gan, header);
+        ModelEngine engine;
+        engine.load(path, "cpu");
+        const LatentMap map =
+            engine.buildLatentMap(loadDatasetByName("fashion-mnist", false, 0, 100), 4, 300);
+        QCOMPARE(map.x.size(), 300);
+        QVERIFY(map.classNames.isEmpty());  // prior draws carry no class
+        QVERIFY(std::all_of(map.labels.begin(), map.labels.end(), [](int l) { return l == -1; }));
+        QCOMPARE(map.source, QString("samples from the prior"));
     }
 
     void burstOfDragsCoalescesAndAnswersTheLast() {

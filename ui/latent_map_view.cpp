@@ -197,7 +197,9 @@ void LatentMapView::rebuildScatter() {
             graph = graphs[label];
         } else {
             if (!other)
-                other = makeGraph(classes ? tr("other") : tr("encoded test images"),
+                other = makeGraph(classes                  ? tr("other")
+                                  : m_map.source.isEmpty() ? tr("encoded test images")
+                                                           : m_map.source,
                                   QColor(110, 110, 120));
             graph = other;
         }
