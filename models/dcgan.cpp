@@ -121,27 +121,17 @@ DcganOptions DcganOptions::fromConfig(const ModelConfig& config) {
         configError("channels must be 1 or 3, got " + std::to_string(s.channels));
     if (s.height != s.width || (s.height != 28 && s.height != 32 && s.height != 64))
         configError("images must be 28×28, 32×32 or 64×64, got " + s.toString());
-    o.latent = config.getInt("latent", o.latent);
-    if (o.latent < 1 || o.latent > 512)
-        configError("latent must be in 1..512, got " + std::to_string(o.latent));
-    o.hidden = config.getInt("hidden", o.hidden);
-    if (o.hidden < 4 || o.hidden > 256)
-        configError("hidden must be in 4..256, got " + std::to_string(o.hidden));
-    o.lr = config.getDouble("lr", o.lr);
-    if (!(o.lr > 0.0 && o.lr <= 1.0))
-        configError("lr must be in (0, 1], got " + config.getString("lr", ""));
+    o.latent = config.getIntIn("latent", o.latent, 1, 512);
+    o.hidden = config.getIntIn("hidden", o.hidden, 4, 256);
+    o.lr = config.getLearningRate("lr", o.lr);
     o.beta1 = config.getDouble("beta1", o.beta1);
     if (!(o.beta1 >= 0.0 && o.beta1 < 1.0))
         configError("beta1 must be in [0, 1), got " + config.getString("beta1", ""));
     o.r1Gamma = config.getDouble("r1_gamma", o.r1Gamma);
     if (!(o.r1Gamma >= 0.0))
         configError("r1_gamma must be >= 0, got " + config.getString("r1_gamma", ""));
-    o.r1Interval = config.getInt("r1_interval", o.r1Interval);
-    if (o.r1Interval < 1 || o.r1Interval > 64)
-        configError("r1_interval must be in 1..64, got " + std::to_string(o.r1Interval));
-    o.encoderLr = config.getDouble("encoder_lr", o.encoderLr);
-    if (!(o.encoderLr > 0.0 && o.encoderLr <= 1.0))
-        configError("encoder_lr must be in (0, 1], got " + config.getString("encoder_lr", ""));
+    o.r1Interval = config.getIntIn("r1_interval", o.r1Interval, 1, 64);
+    o.encoderLr = config.getLearningRate("encoder_lr", o.encoderLr);
     return o;
 }
 

@@ -40,6 +40,22 @@ double ModelConfig::getDouble(const std::string& key, double fallback) const {
     throw ModelError("config key '" + key + "' must be a finite number, got '" + it->second + "'");
 }
 
+int64_t ModelConfig::getIntIn(const std::string& key, int64_t fallback, int64_t min,
+                              int64_t max) const {
+    const int64_t v = getInt(key, fallback);
+    if (v < min || v > max)
+        throw ModelError(key + " must be in " + std::to_string(min) + ".." + std::to_string(max) +
+                         ", got " + std::to_string(v));
+    return v;
+}
+
+double ModelConfig::getLearningRate(const std::string& key, double fallback) const {
+    const double v = getDouble(key, fallback);
+    if (!(v > 0.0 && v <= 1.0))
+        throw ModelError(key + " must be in (0, 1], got " + getString(key, std::to_string(v)));
+    return v;
+}
+
 void ModelConfig::set(const std::string& key, double value) {
     std::ostringstream s;
     s << std::setprecision(17) << value;

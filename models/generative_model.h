@@ -60,6 +60,10 @@ public:
     std::string getString(const std::string& key, const std::string& fallback) const;
     int64_t getInt(const std::string& key, int64_t fallback) const;
     double getDouble(const std::string& key, double fallback) const;
+    // An integer in [min, max]; ModelError naming the key and the range otherwise.
+    int64_t getIntIn(const std::string& key, int64_t fallback, int64_t min, int64_t max) const;
+    // A learning rate: a number in (0, 1]; ModelError naming the key otherwise.
+    double getLearningRate(const std::string& key, double fallback) const;
     void set(const std::string& key, const std::string& value) { m_values[key] = value; }
     void set(const std::string& key, int64_t value) { m_values[key] = std::to_string(value); }
     void set(const std::string& key, double value);

@@ -59,25 +59,15 @@ torch::Tensor gaussianLogProb(const torch::Tensor& z, const torch::Tensor& mean,
 GlowOptions GlowOptions::fromConfig(const ModelConfig& config) {
     GlowOptions o;
     o.shape = imageShapeFromConfig(config);
-    o.levels = config.getInt("levels", defaultLevels(o.shape));
-    if (o.levels < 1 || o.levels > 5)
-        configError("levels must be in 1..5, got " + std::to_string(o.levels));
+    o.levels = config.getIntIn("levels", defaultLevels(o.shape), 1, 5);
     const int64_t f = int64_t{1} << o.levels;
     if (o.shape.height % f != 0 || o.shape.width % f != 0)
         configError(std::to_string(o.levels) + " levels need height and width divisible by " +
                     std::to_string(f) + ", got " + o.shape.toString());
-    o.steps = config.getInt("steps", o.steps);
-    if (o.steps < 1 || o.steps > 32)
-        configError("steps must be in 1..32, got " + std::to_string(o.steps));
-    o.hidden = config.getInt("hidden", o.hidden);
-    if (o.hidden < 4 || o.hidden > 512)
-        configError("hidden must be in 4..512, got " + std::to_string(o.hidden));
-    o.lr = config.getDouble("lr", o.lr);
-    if (!(o.lr > 0.0 && o.lr <= 1.0))
-        configError("lr must be in (0, 1], got " + config.getString("lr", ""));
-    o.warmup = config.getInt("warmup", o.warmup);
-    if (o.warmup < 0 || o.warmup > 100000)
-        configError("warmup must be in 0..100000, got " + std::to_string(o.warmup));
+    o.steps = config.getIntIn("steps", o.steps, 1, 32);
+    o.hidden = config.getIntIn("hidden", o.hidden, 4, 512);
+    o.lr = config.getLearningRate("lr", o.lr);
+    o.warmup = config.getIntIn("warmup", o.warmup, 0, 100000);
     return o;
 }
 

@@ -6,7 +6,8 @@
 namespace le {
 
 ModelRegistry::ModelRegistry() {
-    // Explicit registration: static initialisers in a static library would be dropped by the linker.
+    // Explicit registration: static initialisers in a static library would be dropped by the
+    // linker.
     registerVae(*this);
     registerDcgan(*this);
     registerGlow(*this);
@@ -21,7 +22,9 @@ void ModelRegistry::add(const std::string& family, ModelFactory factory) {
     m_factories[family] = std::move(factory);
 }
 
-bool ModelRegistry::has(const std::string& family) const { return m_factories.count(family) != 0; }
+bool ModelRegistry::has(const std::string& family) const {
+    return m_factories.count(family) != 0;
+}
 
 std::vector<std::string> ModelRegistry::families() const {
     std::vector<std::string> names;
@@ -38,7 +41,15 @@ std::unique_ptr<GenerativeModel> ModelRegistry::create(const std::string& family
         for (const auto& name : families()) known += (known.empty() ? "" : ", ") + name;
         throw ModelError("unknown model family '" + family + "' (known: " + known + ")");
     }
-    auto model = it->second(config);
+    std::unique_ptr<GenerativeModel> model;
+    try {
+        model = it->second(config);
+    } catch (const ModelError& e) {
+        // Name the family once, whoever raised the error (a family's own check or ModelConfig).
+        const std::string what = e.what();
+        if (what.rfind(family + ":", 0) == 0) throw;
+        throw ModelError(family + ": " + what);
+    }
     model->to(device);
     return model;
 }

@@ -64,9 +64,7 @@ VaeOptions VaeOptions::fromConfig(const ModelConfig& config) {
     o.arch = config.getString("arch", o.arch);
     if (o.arch != "conv" && o.arch != "mlp")
         configError("unknown arch '" + o.arch + "' (use conv or mlp)");
-    o.latent = config.getInt("latent", o.latent);
-    if (o.latent < 1 || o.latent > 512)
-        configError("latent must be in 1..512, got " + std::to_string(o.latent));
+    o.latent = config.getIntIn("latent", o.latent, 1, 512);
     o.beta = config.getDouble("beta", o.beta);
     if (!(o.beta > 0.0)) configError("beta must be > 0, got " + config.getString("beta", ""));
     o.hidden = config.getInt("hidden", 0);
@@ -75,9 +73,7 @@ VaeOptions VaeOptions::fromConfig(const ModelConfig& config) {
         configError("hidden must be in 4.." + std::to_string(maxHidden) + " for arch " + o.arch +
                     " (or 0 for the default), got " + std::to_string(o.hidden));
     o.hidden = o.resolvedHidden();
-    o.lr = config.getDouble("lr", o.lr);
-    if (!(o.lr > 0.0 && o.lr <= 1.0))
-        configError("lr must be in (0, 1], got " + config.getString("lr", ""));
+    o.lr = config.getLearningRate("lr", o.lr);
     return o;
 }
 
