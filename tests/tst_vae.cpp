@@ -62,7 +62,7 @@ private slots:
     void initTestCase() {
         // One thread: the numbers below are then the same on every machine, and on the shared
         // two-core test box two OpenMP threads measured up to 28x slower per step when the other
-        // core was busy (trainStepTiming records both).
+        // core was busy.
         torch::set_num_threads(1);
         try {
             m_data = le::loadFashionMnist(le::defaultFashionMnistDir(), 6000, 1000);
