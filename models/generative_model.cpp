@@ -1,5 +1,7 @@
 #include "generative_model.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cmath>
 #include <iomanip>
 #include <set>
@@ -81,6 +83,16 @@ InversionResult GenerativeModel::invert(const torch::Tensor&, const InversionOpt
 
 std::unique_ptr<AutoregressiveSampler> GenerativeModel::sampler(const SamplerOptions&) {
     throw ModelError(family() + " is not autoregressive");
+}
+
+torch::Tensor GenerativeModel::standardNormalLatents(int64_t n, int64_t dim, double temperature,
+                                                     uint64_t seed) const {
+    if (n < 0) throw ModelError(family() + ": cannot draw " + std::to_string(n) + " latents");
+    if (!(temperature >= 0.0 && std::isfinite(temperature)))
+        throw ModelError(family() + ": temperature must be finite and >= 0, got " +
+                         std::to_string(temperature));
+    at::Generator gen = at::detail::createCPUGenerator(seed);
+    return (torch::randn({n, dim}, gen, torch::kFloat) * temperature).to(m_device);
 }
 
 torch::Tensor GenerativeModel::sample(int64_t n, double temperature, uint64_t seed) {

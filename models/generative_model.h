@@ -177,6 +177,11 @@ public:
     void checkImageBatch(const torch::Tensor& x, const char* what) const;
 
 protected:
+    // n×dim draws from N(0, temperature²·I), made on the CPU from a generator seeded by `seed`, so
+    // a seed gives the same latents on every device; then moved to the model's device.
+    torch::Tensor standardNormalLatents(int64_t n, int64_t dim, double temperature,
+                                        uint64_t seed) const;
+
     torch::Device m_device{torch::kCPU};
 };
 

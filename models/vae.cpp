@@ -242,14 +242,7 @@ torch::Tensor Vae::decode(const torch::Tensor& z) {
 }
 
 torch::Tensor Vae::samplePrior(int64_t n, double temperature, uint64_t seed) {
-    if (n < 0) throw ModelError("vae: cannot draw " + std::to_string(n) + " latents");
-    if (!(temperature >= 0.0 && std::isfinite(temperature)))
-        throw ModelError("vae: temperature must be finite and >= 0, got " +
-                         std::to_string(temperature));
-    // Drawn on the CPU from its own generator, so a seed gives the same latents on every device.
-    at::Generator gen = at::detail::createCPUGenerator(seed);
-    const torch::Tensor z = torch::randn({n, m_options.latent}, gen, torch::kFloat) * temperature;
-    return z.to(m_device);
+    return standardNormalLatents(n, m_options.latent, temperature, seed);
 }
 
 Vae::Terms Vae::terms(const torch::Tensor& x, const torch::Tensor& noise) {
