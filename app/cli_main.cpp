@@ -45,7 +45,7 @@ const char* const kUsage =
     "  datasets                          list the built-in datasets\n"
     "  train --model vae --dataset D --steps N|--epochs E --out CKPT\n"
     "        [--arch conv|mlp] [--latent N] [--beta B] [--batch B] [--lr LR] [--seed S]\n"
-    "        [--run-dir DIR] [--device auto|cpu|cuda]\n"
+    "        [--set KEY=VALUE]... [--run-dir DIR] [--device auto|cpu|cuda]\n"
     "  eval --checkpoint CKPT [--split test|train] [--images N]\n"
     "  sample --checkpoint CKPT --count N --out PNG [--temperature T] [--seed S]\n"
     "  encode --checkpoint CKPT --image FILE\n"
@@ -193,7 +193,8 @@ int cmdTrain(const QStringList& arguments) {
                           opt("seed", "Seed.", "s"), opt("out", "Checkpoint.", "file"),
                           opt("run-dir", "Run folder.", "dir"),
                           opt("snapshot-every", "Sample grid period.", "n"),
-                          opt("eval-every", "Held-out evaluation period.", "n")});
+                          opt("eval-every", "Held-out evaluation period.", "n"),
+                          opt("set", "A family config key, KEY=VALUE (repeatable).", "key=value")});
     const QString family = args.required("model");
     const QString datasetName = args.required("dataset");
     const QString out = args.required("out");
@@ -206,6 +207,11 @@ int cmdTrain(const QStringList& arguments) {
     ModelConfig config;
     for (const QString key : {"arch", "latent", "beta", "hidden", "lr"})
         if (args.has(key)) config.set(key.toStdString(), args.text(key).toStdString());
+    for (const QString& pair : args.parser.values("set")) {
+        const qsizetype eq = pair.indexOf('=');
+        if (eq <= 0) throw UsageError("--set needs KEY=VALUE, got '" + pair.toStdString() + "'");
+        config.set(pair.left(eq).toStdString(), pair.mid(eq + 1).toStdString());
+    }
 
     torch::manual_seed(seed);
     Dataset data = loadTrainingData(datasetName, ImageShape{3, 32, 32});
