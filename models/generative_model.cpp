@@ -85,12 +85,17 @@ std::unique_ptr<AutoregressiveSampler> GenerativeModel::sampler(const SamplerOpt
     throw ModelError(family() + " is not autoregressive");
 }
 
+void GenerativeModel::checkTemperature(double temperature) const {
+    // 0 would collapse every family to a single point (or divide by zero in a softmax).
+    if (!(temperature > 0.0 && std::isfinite(temperature)))
+        throw ModelError(family() + ": temperature must be a finite number > 0, got " +
+                         std::to_string(temperature));
+}
+
 torch::Tensor GenerativeModel::standardNormalLatents(int64_t n, int64_t dim, double temperature,
                                                      uint64_t seed) const {
     if (n < 0) throw ModelError(family() + ": cannot draw " + std::to_string(n) + " latents");
-    if (!(temperature >= 0.0 && std::isfinite(temperature)))
-        throw ModelError(family() + ": temperature must be finite and >= 0, got " +
-                         std::to_string(temperature));
+    checkTemperature(temperature);
     at::Generator gen = at::detail::createCPUGenerator(seed);
     return (torch::randn({n, dim}, gen, torch::kFloat) * temperature).to(m_device);
 }

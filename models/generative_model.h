@@ -176,6 +176,9 @@ public:
     // model.
     void checkImageBatch(const torch::Tensor& x, const char* what) const;
 
+    // Throws ModelError unless temperature is finite and > 0.
+    void checkTemperature(double temperature) const;
+
 protected:
     // n×dim draws from N(0, temperature²·I), made on the CPU from a generator seeded by `seed`, so
     // a seed gives the same latents on every device; then moved to the model's device.

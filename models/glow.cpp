@@ -378,9 +378,7 @@ torch::Tensor Glow::decode(const torch::Tensor& z) {
 std::pair<torch::Tensor, torch::Tensor> Glow::generate(int64_t n, double temperature,
                                                        uint64_t seed) {
     if (n < 0) throw ModelError("glow: cannot draw " + std::to_string(n) + " samples");
-    if (!(temperature > 0.0 && std::isfinite(temperature)))
-        throw ModelError("glow: temperature must be finite and > 0, got " +
-                         std::to_string(temperature));
+    checkTemperature(temperature);
     const ImageShape& s = m_options.shape;
     if (n == 0)
         return {torch::zeros({0, latentDim()}, torch::TensorOptions(m_device)),
