@@ -1,0 +1,20 @@
+#pragma once
+
+// A module's parameters and buffers as a self-contained LibTorch archive, validated by name and
+// shape on load. Shared by every GenerativeModel and by the plain modules that are not one (the
+// classifier), so that all checkpoints hold weights in one format.
+
+#include <torch/torch.h>
+
+#include <iosfwd>
+#include <string>
+
+namespace le {
+
+void saveModuleWeights(torch::nn::Module& module, std::ostream& out);
+
+// Checks every name and shape before the first copy, so a bad archive leaves the module as it
+// was. `owner` names the module in errors ("vae", "classifier"). Throws ModelError.
+void loadModuleWeights(torch::nn::Module& module, std::istream& in, const std::string& owner);
+
+}  // namespace le
