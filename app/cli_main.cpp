@@ -2,6 +2,8 @@
 // Exit codes: 0 success, 2 bad usage, 3 bad input data or files, 1 anything unexpected.
 
 #include "checkpoint.h"
+#include "classification.h"
+#include "dcgan.h"
 #include "engine.h"
 #include "errors.h"
 #include "faces.h"
@@ -14,6 +16,7 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -46,9 +49,13 @@ const char* const kUsage =
     "  train --model vae --dataset D --steps N|--epochs E --out CKPT\n"
     "        [--arch conv|mlp] [--latent N] [--beta B] [--batch B] [--lr LR] [--seed S]\n"
     "        [--set KEY=VALUE]... [--run-dir DIR] [--device auto|cpu|cuda]\n"
-    "  eval --checkpoint CKPT [--split test|train] [--images N]\n"
+    "  train-classifier --dataset D --steps N --out FILE [--seed S] [--batch B] [--lr LR]\n"
+    "  train-encoder --checkpoint CKPT --steps N [--out CKPT2] [--batch B] [--seed S]   (dcgan)\n"
+    "  eval --checkpoint CKPT [--split test|train] [--images N] [--samples N] [--seed S]\n"
+    "        [--classifier FILE] [--dataset D]\n"
     "  sample --checkpoint CKPT --count N --out PNG [--temperature T] [--seed S]\n"
     "  encode --checkpoint CKPT --image FILE\n"
+    "  invert --checkpoint CKPT --image FILE --out PNG [--steps N] [--starts S] [--seed S]\n"
     "  decode --checkpoint CKPT --latent v1,v2,... --out PNG\n"
     "  interpolate --checkpoint CKPT --from A --to B --frames N --out PNG [--slerp]\n"
     "  info --checkpoint CKPT\n"
@@ -257,52 +264,246 @@ int cmdTrain(const QStringList& arguments) {
     return result.status == TrainStatus::Diverged ? kExitBadInput : kExitOk;
 }
 
+QJsonObject recipeJson(const QString& command, const QStringList& arguments) {
+    QStringList words = arguments.mid(1);
+    words.prepend(QStringLiteral("latent-explorer-cli ") + command);
+    return QJsonObject{{"command", words.join(' ')}, {"threads", torch::get_num_threads()}};
+}
+
+TrainProgress progressAt(qint64 step, qint64 total, const Metrics& train, qint64 batch,
+                         const QElapsedTimer& timer) {
+    TrainProgress p;
+    p.step = step;
+    p.totalSteps = total;
+    p.train = train;
+    p.elapsedS = timer.nsecsElapsed() / 1e9;
+    p.imagesPerSecond = double(step * batch) / std::max(1e-9, p.elapsedS);
+    return p;
+}
+
+int cmdTrainClassifier(const QStringList& arguments) {
+    Args args(arguments, {opt("dataset", "Dataset.", "name"), opt("steps", "Steps.", "n"),
+                          opt("out", "Classifier checkpoint.", "file"), opt("seed", "Seed.", "s"),
+                          opt("batch", "Batch size.", "n"), opt("lr", "Learning rate.", "lr"),
+                          opt("hidden", "Channels of the first block.", "n"),
+                          opt("features", "Width of the feature layer.", "n")});
+    const QString datasetName = args.required("dataset");
+    const QString out = args.required("out");
+    args.required("steps");
+    ClassifierTrainOptions options;
+    options.steps = args.integer("steps", 0, 1, 100000000);
+    options.batchSize = args.integer("batch", 64, 1, 4096);
+    options.seed = quint64(args.integer("seed", 1, 0, std::numeric_limits<qint64>::max()));
+    options.learningRate = args.number("lr", 0);
+    const torch::Device device = args.device();
+
+    torch::manual_seed(options.seed);
+    const Dataset data = loadTrainingData(datasetName, ImageShape{3, 32, 32});
+    const ClassifierTarget target = classifierTarget(data);
+    ModelConfig config;
+    for (const QString key : {"hidden", "features", "lr"})
+        if (args.has(key)) config.set(key.toStdString(), args.text(key).toStdString());
+    config.set("classes", int64_t(target.classNames.size()));
+    writeImageShape(config, data.shape);
+    Classifier classifier(ClassifierOptions::fromConfig(config));
+    classifier.to(device);
+
+    ProgressBar bar(!args.json());
+    QElapsedTimer timer;
+    timer.start();
+    const ClassifierTrainResult result = trainClassifier(
+        classifier, data, target, options, [&](qint64 step, qint64 total, const Metrics& m) {
+            bar.update(progressAt(step, total, m, options.batchSize, timer));
+        });
+
+    CheckpointHeader header;
+    header.dataset = data.name;
+    header.steps = result.steps;
+    header.metrics = metricsToJson(result.heldOut);
+    header.extra = QJsonObject{{"recipe", recipeJson("train-classifier", arguments)},
+                               {"seed", QString::number(options.seed)},
+                               {"batch_size", options.batchSize},
+                               {"target", target.description},
+                               {"class_names", QJsonArray::fromStringList(target.classNames)},
+                               {"test_images", qint64(data.test.size())},
+                               {"wall_s", result.wallS}};
+    saveClassifierCheckpoint(out, classifier, header);
+
+    QJsonObject json{{"status", "finished"},
+                     {"dataset", data.name},
+                     {"steps", result.steps},
+                     {"wall_s", result.wallS},
+                     {"threads", torch::get_num_threads()},
+                     {"test", metricsToJson(result.heldOut)},
+                     {"test_images", qint64(data.test.size())},
+                     {"classes", target.classNames.size()},
+                     {"target", target.description},
+                     {"checkpoint", out}};
+    if (args.json()) {
+        printJson(json);
+    } else {
+        std::cout << "trained " << result.steps << " steps in " << result.wallS << " s\n"
+                  << "test accuracy = " << result.heldOut.at("accuracy") << " on "
+                  << data.test.size() << " images\n"
+                  << "checkpoint: " << out.toStdString() << "\n";
+    }
+    return kExitOk;
+}
+
 LoadedCheckpoint loadFor(const Args& args) {
     return loadCheckpoint(args.required("checkpoint"), args.device());
+}
+
+// n images from model.sample() in batches (some families sample slowly, and memory stays flat);
+// each batch has its own seed, derived from `seed`.
+torch::Tensor sampleInBatches(GenerativeModel& model, qint64 n, quint64 seed, qint64 batch = 100) {
+    torch::NoGradGuard noGrad;
+    std::vector<torch::Tensor> parts;
+    for (qint64 i = 0; i < n; i += batch) {
+        const quint64 batchSeed = seed + quint64(i / batch) * 0x9E3779B97F4A7C15ull;
+        parts.push_back(model.sample(std::min(batch, n - i), 1.0, batchSeed).to(torch::kCPU));
+    }
+    return torch::cat(parts);
+}
+
+torch::Tensor reconstructInBatches(GenerativeModel& model, const torch::Tensor& images,
+                                   qint64 batch = 100) {
+    torch::NoGradGuard noGrad;
+    std::vector<torch::Tensor> parts;
+    for (qint64 i = 0; i < images.size(0); i += batch) {
+        const torch::Tensor x = images.slice(0, i, std::min<qint64>(images.size(0), i + batch));
+        parts.push_back(model.decode(model.encode(x.to(model.device()))).to(torch::kCPU));
+    }
+    return torch::cat(parts);
+}
+
+qint64 nonFiniteImages(const torch::Tensor& images) {
+    return (~torch::isfinite(images)).flatten(1).any(1).sum().item<int64_t>();
+}
+
+ImageShape shapeOf(const torch::Tensor& images) {
+    return ImageShape{images.size(1), images.size(2), images.size(3)};
+}
+
+void requireModelShape(const ImageSet& set, const QString& dataset,
+                       const LoadedCheckpoint& loaded) {
+    const ImageShape model = loaded.model->imageShape();
+    if (set.size() == 0)
+        throw DataError(
+            QStringLiteral("dataset %1 has no images in this split").arg(dataset).toStdString());
+    if (shapeOf(set.images) != model)
+        throw DataError(QStringLiteral("dataset %1 has %2 images, but this %3 model takes %4")
+                            .arg(dataset, QString::fromStdString(shapeOf(set.images).toString()),
+                                 loaded.header.family, QString::fromStdString(model.toString()))
+                            .toStdString());
+}
+
+const char* const kClassifierFdNote =
+    "classifier_fd: Fréchet distance in the features of the project's own classifier, not FID; "
+    "classifier_fd_floor: the same between two sets of held-out images of the same size";
+
+// Adds classifier_fd between samples and held-out images and, where the split has as many again,
+// classifier_fd_floor between those and the next ones: what a perfect model would score at this
+// sample count. Returns what the report says about the classifier.
+QJsonObject addClassifierFd(Metrics& metrics, const Args& args, const QString& dataset,
+                            const GenerativeModel& model, const torch::Tensor& samples,
+                            const ImageSet& set) {
+    const qint64 count = samples.size(0);
+    const QString path =
+        args.has("classifier") ? args.text("classifier") : shippedClassifierPath(dataset);
+    if (count < 2) return QJsonObject{{"skipped", QStringLiteral("fewer than 2 samples")}};
+    if (path.isEmpty())
+        return QJsonObject{{"skipped", QStringLiteral("no shipped classifier for dataset %1; pass "
+                                                      "--classifier FILE")
+                                           .arg(dataset)}};
+    LoadedClassifier judge = loadClassifierCheckpoint(path, args.device());
+    if (judge.classifier->imageShape() != model.imageShape())
+        throw DataError(QStringLiteral("%1: the classifier takes %2 images, the model makes %3")
+                            .arg(QFileInfo(path).fileName(),
+                                 QString::fromStdString(judge.classifier->imageShape().toString()),
+                                 QString::fromStdString(model.imageShape().toString()))
+                            .toStdString());
+    const torch::Tensor real = set.images.slice(0, 0, count);
+    metrics["classifier_fd"] = classifierFrechetDistance(*judge.classifier, samples, real);
+    if (set.size() >= 2 * count)
+        metrics["classifier_fd_floor"] = classifierFrechetDistance(
+            *judge.classifier, set.images.slice(0, count, 2 * count), real);
+    return QJsonObject{{"path", path},
+                       {"dataset", judge.header.dataset},
+                       {"test_accuracy", judge.header.metrics.value("accuracy")},
+                       {"samples", count},
+                       {"note", kClassifierFdNote}};
 }
 
 int cmdEval(const QStringList& arguments) {
     Args args(arguments,
               {opt("checkpoint", "Checkpoint.", "file"), opt("split", "test or train.", "split"),
-               opt("images", "Images to evaluate.", "n"), opt("seed", "Sample seed.", "s")});
-    LoadedCheckpoint loaded = loadFor(args);
+               opt("images", "Images to evaluate.", "n"), opt("seed", "Sample seed.", "s"),
+               opt("samples", "Samples for sharpness and classifier_fd.", "n"),
+               opt("classifier", "Classifier checkpoint for classifier_fd.", "file"),
+               opt("dataset", "Evaluate on this dataset instead of the model's own.", "name")});
     const QString split = args.has("split") ? args.text("split") : QStringLiteral("test");
     if (split != "test" && split != "train") throw UsageError("--split must be test or train");
     const qint64 images = args.integer("images", 2000, 1, 1000000);
-    const Dataset data = loadDatasetByName(loaded.header.dataset, split == "train", images, images,
-                                           loaded.header.shape);
+    const qint64 samplesWanted = args.integer("samples", 1000, 2, 100000);
+    const quint64 seed = quint64(args.integer("seed", 1, 0, 1LL << 62));
+    LoadedCheckpoint loaded = loadFor(args);
+    const QString datasetName = args.has("dataset") ? args.text("dataset") : loaded.header.dataset;
+    const qint64 limit = std::max(images, 2 * samplesWanted);  // 2x: classifier_fd_floor
+    const Dataset data =
+        loadDatasetByName(datasetName, split == "train", limit, limit, loaded.header.shape);
     const ImageSet& set = split == "train" ? data.train : data.test;
+    requireModelShape(set, datasetName, loaded);
     GenerativeModel& model = *loaded.model;
     Metrics metrics = evaluateModel(model, set, images);
 
-    const qint64 sampleCount = std::min<qint64>(500, set.size());
-    const torch::Tensor real = set.images.slice(0, 0, sampleCount);
+    const qint64 count = std::min<qint64>(samplesWanted, set.size());
+    const torch::Tensor real = set.images.slice(0, 0, count);
     const double dataSharpness = meanSharpness(real);
     metrics["data_sharpness"] = dataSharpness;
+    QJsonObject classifier{
+        {"skipped", QStringLiteral("a %1 model cannot sample").arg(loaded.header.family)}};
     if (model.capabilities().sample) {
-        torch::NoGradGuard noGrad;
-        const torch::Tensor samples =
-            model.sample(sampleCount, 1.0, quint64(args.integer("seed", 1, 0, 1LL << 62)));
+        // Judged as shown: clamped to [-1, 1] like every 8-bit view of them.
+        const torch::Tensor samples = sampleInBatches(model, count, seed).clamp(-1, 1);
+        const qint64 broken = nonFiniteImages(samples);
         metrics["sample_sharpness"] = meanSharpness(samples);
         metrics["sample_sharpness_rel"] =
             metrics["sample_sharpness"] / std::max(1e-12, dataSharpness);
+        if (broken > 0) {
+            metrics["nonfinite_samples"] = double(broken);
+            classifier = QJsonObject{
+                {"skipped",
+                 QStringLiteral("%1 of %2 samples have non-finite pixels").arg(broken).arg(count)}};
+        } else {
+            classifier = addClassifierFd(metrics, args, datasetName, model, samples, set);
+        }
     }
     if (model.capabilities().encode && model.capabilities().decode) {
-        torch::NoGradGuard noGrad;
-        const torch::Tensor recon =
-            model.decode(model.encode(real.to(model.device()))).to(torch::kCPU);
-        metrics["recon_sharpness_rel"] = meanSharpness(recon) / std::max(1e-12, dataSharpness);
+        const torch::Tensor recon = reconstructInBatches(model, real);
+        metrics["recon_sharpness"] = meanSharpness(recon);
+        metrics["recon_sharpness_rel"] =
+            metrics["recon_sharpness"] / std::max(1e-12, dataSharpness);
+        if (!metrics.count("recon_mse")) metrics["recon_mse"] = reconstructionMse(real, recon);
     }
     QJsonObject json{{"checkpoint", args.text("checkpoint")},
                      {"family", loaded.header.family},
-                     {"dataset", loaded.header.dataset},
+                     {"dataset", datasetName},
                      {"split", split},
                      {"images", std::min<qint64>(set.size(), images)},
-                     {"metrics", metricsToJson(metrics)}};
+                     {"samples", count},
+                     {"metrics", metricsToJson(metrics)},
+                     {"classifier", classifier}};
     if (args.json()) {
         printJson(json);
     } else {
         for (const auto& [name, value] : metrics) std::cout << name << " = " << value << "\n";
+        if (classifier.contains("skipped"))
+            std::cout << "no classifier_fd: " << classifier["skipped"].toString().toStdString()
+                      << "\n";
+        else
+            std::cout << kClassifierFdNote << " (" << classifier["path"].toString().toStdString()
+                      << ")\n";
     }
     return kExitOk;
 }
@@ -402,6 +603,139 @@ int cmdDecode(const QStringList& arguments) {
     return kExitOk;
 }
 
+int cmdTrainEncoder(const QStringList& arguments) {
+    Args args(arguments,
+              {opt("checkpoint", "DCGAN checkpoint.", "file"), opt("steps", "Encoder steps.", "n"),
+               opt("out", "Where to save (default: over the checkpoint).", "file"),
+               opt("batch", "Generated pairs per step.", "n"), opt("seed", "Seed.", "s")});
+    const QString path = args.required("checkpoint");
+    const QString out = args.has("out") ? args.text("out") : path;
+    args.required("steps");
+    const qint64 steps = args.integer("steps", 0, 1, 100000000);
+    const qint64 batch = args.integer("batch", 64, 1, 4096);
+    const quint64 seed = quint64(args.integer("seed", 1, 0, std::numeric_limits<qint64>::max()));
+    LoadedCheckpoint loaded = loadCheckpoint(path, args.device(), QStringLiteral("dcgan"));
+    auto* gan = dynamic_cast<Dcgan*>(loaded.model.get());
+    if (!gan) throw DataError(path.toStdString() + ": does not hold a DCGAN");
+
+    torch::manual_seed(seed);  // the encoder's pairs come from LibTorch's global generator
+    ProgressBar bar(!args.json());
+    QElapsedTimer timer;
+    timer.start();
+    const qint64 tail = std::max<qint64>(1, steps / 10);  // report the mean of the last tenth
+    Metrics last;
+    for (qint64 step = 1; step <= steps; ++step) {
+        const Metrics m = gan->trainEncoderStep(batch);
+        if (!std::isfinite(m.at("loss")))
+            throw DataError(
+                QStringLiteral("encoder training diverged at step %1").arg(step).toStdString());
+        if (step > steps - tail)
+            for (const auto& [name, value] : m) last[name] += value / double(tail);
+        bar.update(progressAt(step, steps, m, batch, timer));
+    }
+    const double wallS = timer.nsecsElapsed() / 1e9;
+    const qint64 encoderSteps = gan->net()->encoderSteps.item<int64_t>();
+
+    CheckpointHeader header = loaded.header;
+    header.created.clear();  // saved now
+    QJsonObject encoder = metricsToJson(last);
+    encoder.insert("steps", encoderSteps);
+    encoder.insert("batch_size", batch);
+    encoder.insert("seed", QString::number(seed));
+    encoder.insert("wall_s", wallS);
+    encoder.insert("recipe", recipeJson("train-encoder", arguments));
+    header.extra.insert("encoder", encoder);
+    saveCheckpoint(out, *gan, header);
+
+    QJsonObject json{{"checkpoint", out},
+                     {"steps", steps},
+                     {"encoder_steps", encoderSteps},
+                     {"wall_s", wallS},
+                     {"train", metricsToJson(last)}};
+    if (args.json()) {
+        printJson(json);
+    } else {
+        std::cout << "encoder trained " << steps << " steps (" << encoderSteps << " in all) in "
+                  << wallS << " s; z_mse " << last["z_mse"] << ", x_mse " << last["x_mse"] << "\n"
+                  << "checkpoint: " << out.toStdString() << "\n";
+    }
+    return kExitOk;
+}
+
+struct Inversion {
+    torch::Tensor image;  // 1×C×H×W on the CPU
+    QString method;
+    qint64 steps = 0;   // optimiser steps (every start runs in the same batch)
+    qint64 starts = 0;  // random starts, besides any encoder start
+};
+
+// The family's own route: optimisation where the model offers it (a GAN; its encoder's guess is
+// one of the starts once trained), else its encoder and decoder.
+Inversion invertImage(GenerativeModel& model, const torch::Tensor& target, const Args& args) {
+    const Capabilities caps = model.capabilities();
+    if (caps.inversionByOptimisation) {
+        InversionOptions options;
+        options.steps = args.integer("steps", options.steps, 1, 100000);
+        options.starts = args.integer("starts", options.starts, 1, 256);
+        options.seed = quint64(args.integer("seed", 1, 0, std::numeric_limits<qint64>::max()));
+        const InversionResult r = model.invert(target.to(model.device()), options, {});
+        return {r.image.detach().to(torch::kCPU),
+                caps.encode ? QStringLiteral("optimisation (with an encoder start)")
+                            : QStringLiteral("optimisation"),
+                r.steps, options.starts};
+    }
+    if (caps.encode && caps.decode) {
+        torch::NoGradGuard noGrad;
+        return {model.decode(model.encode(target.to(model.device()))).to(torch::kCPU),
+                QStringLiteral("encode-decode"), 0, 0};
+    }
+    throw DataError(QStringLiteral("a %1 model cannot invert images: it neither optimises a latent "
+                                   "nor encodes and decodes")
+                        .arg(QString::fromStdString(model.family()))
+                        .toStdString());
+}
+
+int cmdInvert(const QStringList& arguments) {
+    Args args(arguments,
+              {opt("checkpoint", "Checkpoint.", "file"), opt("image", "Image file.", "file"),
+               opt("out", "PNG: input and reconstruction.", "file"),
+               opt("steps", "Optimiser steps per start.", "n"),
+               opt("starts", "Random starts.", "n"), opt("seed", "Seed.", "s")});
+    const QString imagePath = args.required("image");
+    const QString out = args.required("out");
+    LoadedCheckpoint loaded = loadFor(args);
+    GenerativeModel& model = *loaded.model;
+    ImportOptions import;
+    import.shape = model.imageShape();
+    const torch::Tensor target = prepareImage(readImageFile(imagePath), import);
+    QElapsedTimer timer;
+    timer.start();
+    const Inversion inversion = invertImage(model, target, args);
+    const double wallS = timer.nsecsElapsed() / 1e9;
+    const double error = reconstructionMse(target, inversion.image);
+    writeImage(out, tileImages(torch::cat({target, inversion.image}), 2));
+
+    const QJsonObject json{
+        {"image", imagePath},
+        {"out", out},
+        {"family", loaded.header.family},
+        {"method", inversion.method},
+        {"error", error},
+        {"latent_dim", qint64(model.latentDim())},
+        {"steps", inversion.steps},
+        {"starts", inversion.starts},
+        {"wall_s", wallS},
+    };
+    if (args.json()) {
+        printJson(json);
+    } else {
+        std::cout << "inverted by " << inversion.method.toStdString() << ": MSE " << error
+                  << " on [-1, 1], latent " << model.latentDim() << ", " << inversion.steps
+                  << " steps, " << wallS << " s\nwrote " << out.toStdString() << "\n";
+    }
+    return kExitOk;
+}
+
 // Spherical interpolation, falling back to linear when the endpoints are nearly parallel.
 torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t) {
     const double cosOmega = (a.dot(b) / (a.norm() * b.norm() + 1e-12)).item<double>();
@@ -470,9 +804,12 @@ int dispatch(const QStringList& arguments) {
     const QStringList rest = QStringList(arguments.mid(1));  // parser expects argv[0] first
     if (command == "datasets") return cmdDatasets(rest);
     if (command == "train") return cmdTrain(rest);
+    if (command == "train-classifier") return cmdTrainClassifier(rest);
+    if (command == "train-encoder") return cmdTrainEncoder(rest);
     if (command == "eval") return cmdEval(rest);
     if (command == "sample") return cmdSample(rest);
     if (command == "encode") return cmdEncode(rest);
+    if (command == "invert") return cmdInvert(rest);
     if (command == "decode") return cmdDecode(rest);
     if (command == "interpolate") return cmdInterpolate(rest);
     if (command == "info") return cmdInfo(rest);

@@ -105,6 +105,35 @@ ParsedFile parse(const QString& path, bool withWeights) {
     return parsed;
 }
 
+// The container around any module's weights; header.family, config and shape are the caller's.
+void writeCheckpoint(const QString& path, CheckpointHeader header, const std::string& weights) {
+    header.format = kCheckpointFormat;
+    if (header.created.isEmpty())
+        header.created = QDateTime::currentDateTimeUtc().toString(Qt::ISODate);
+    const QByteArray headerJson = QJsonDocument(header.toJson()).toJson(QJsonDocument::Compact);
+
+    QByteArray payload = kMagic;
+    payload += QByteArray::number(headerJson.size()) + '\n' + headerJson;
+    payload += QByteArray::number(qint64(weights.size())) + '\n';
+    payload.append(weights.data(), qsizetype(weights.size()));
+    payload += QCryptographicHash::hash(payload, QCryptographicHash::Sha256).toHex() + '\n';
+
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly))
+        fail(path, QStringLiteral("cannot be written: ") + file.errorString());
+    if (file.write(payload) != payload.size() || !file.commit())
+        fail(path, QStringLiteral("cannot be written: ") + file.errorString());
+}
+
+void checkFamily(const QString& path, const CheckpointHeader& header, const QString& expected) {
+    if (!expected.isEmpty() && header.family != expected)
+        fail(path, QStringLiteral("is a %1 checkpoint, not a %2 one").arg(header.family, expected));
+}
+
+std::istringstream weightStream(const QByteArray& weights) {
+    return std::istringstream(std::string(weights.constData(), size_t(weights.size())));
+}
+
 }  // namespace
 
 QJsonObject CheckpointHeader::toJson() const {
@@ -155,29 +184,22 @@ CheckpointHeader CheckpointHeader::fromJson(const QJsonObject& json, const QStri
 }
 
 void saveCheckpoint(const QString& path, GenerativeModel& model, CheckpointHeader header) {
-    header.format = kCheckpointFormat;
     header.family = QString::fromStdString(model.family());
     header.config = model.config();
     header.shape = model.imageShape();
-    if (header.created.isEmpty())
-        header.created = QDateTime::currentDateTimeUtc().toString(Qt::ISODate);
+    std::ostringstream weights;
+    model.saveWeights(weights);
+    writeCheckpoint(path, std::move(header), weights.str());
+}
 
-    std::ostringstream weightStream;
-    model.saveWeights(weightStream);
-    const std::string weights = weightStream.str();
-    const QByteArray headerJson = QJsonDocument(header.toJson()).toJson(QJsonDocument::Compact);
-
-    QByteArray payload = kMagic;
-    payload += QByteArray::number(headerJson.size()) + '\n' + headerJson;
-    payload += QByteArray::number(qint64(weights.size())) + '\n';
-    payload.append(weights.data(), qsizetype(weights.size()));
-    payload += QCryptographicHash::hash(payload, QCryptographicHash::Sha256).toHex() + '\n';
-
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly))
-        fail(path, QStringLiteral("cannot be written: ") + file.errorString());
-    if (file.write(payload) != payload.size() || !file.commit())
-        fail(path, QStringLiteral("cannot be written: ") + file.errorString());
+void saveClassifierCheckpoint(const QString& path, Classifier& classifier,
+                              CheckpointHeader header) {
+    header.family = QString::fromLatin1(Classifier::kFamily);
+    header.config = classifier.config();
+    header.shape = classifier.imageShape();
+    std::ostringstream weights;
+    classifier.saveWeights(weights);
+    writeCheckpoint(path, std::move(header), weights.str());
 }
 
 CheckpointHeader readCheckpointHeader(const QString& path) {
@@ -188,9 +210,9 @@ LoadedCheckpoint loadCheckpoint(const QString& path, torch::Device device,
                                 const QString& expectedFamily) {
     ParsedFile parsed = parse(path, true);
     CheckpointHeader& h = parsed.header;
-    if (!expectedFamily.isEmpty() && h.family != expectedFamily)
-        fail(path,
-             QStringLiteral("is a %1 checkpoint, not a %2 one").arg(h.family, expectedFamily));
+    checkFamily(path, h, expectedFamily);
+    if (h.family == QLatin1String(Classifier::kFamily))
+        fail(path, QStringLiteral("is a classifier checkpoint, not a generative model"));
     LoadedCheckpoint loaded{h, nullptr};
     try {
         if (!ModelRegistry::instance().has(h.family.toStdString()))
@@ -199,10 +221,31 @@ LoadedCheckpoint loadCheckpoint(const QString& path, torch::Device device,
         writeImageShape(config, h.shape);
         loaded.model =
             ModelRegistry::instance().create(h.family.toStdString(), config, torch::kCPU);
-        std::istringstream weights(std::string(parsed.weights.constData(), parsed.weights.size()));
+        std::istringstream weights = weightStream(parsed.weights);
         loaded.model->loadWeights(weights);
         loaded.model->to(device);
         loaded.model->train(false);
+    } catch (const ModelError& e) {
+        fail(path, QString::fromStdString(e.what()));
+    } catch (const c10::Error& e) {
+        fail(path, QString::fromStdString(e.what_without_backtrace()));
+    }
+    return loaded;
+}
+
+LoadedClassifier loadClassifierCheckpoint(const QString& path, torch::Device device) {
+    ParsedFile parsed = parse(path, true);
+    const CheckpointHeader& h = parsed.header;
+    checkFamily(path, h, QString::fromLatin1(Classifier::kFamily));
+    LoadedClassifier loaded{h, nullptr};
+    try {
+        ModelConfig config = h.config;
+        writeImageShape(config, h.shape);
+        loaded.classifier = std::make_unique<Classifier>(ClassifierOptions::fromConfig(config));
+        std::istringstream weights = weightStream(parsed.weights);
+        loaded.classifier->loadWeights(weights);
+        loaded.classifier->to(device);
+        loaded.classifier->train(false);
     } catch (const ModelError& e) {
         fail(path, QString::fromStdString(e.what()));
     } catch (const c10::Error& e) {

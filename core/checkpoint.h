@@ -1,14 +1,16 @@
 #pragma once
 
-// One file per model: a magic line, a JSON header validated before any weights are read, the
-// weights as a LibTorch archive, and a SHA-256 trailer over everything before it. Written
-// atomically (QSaveFile: write, flush, rename), so a crash never leaves a half-written file.
+// One file per model (a generative family, or the project's classifier as family "classifier"): a
+// magic line, a JSON header validated before any weights are read, the weights as a LibTorch
+// archive, and a SHA-256 trailer over everything before it. Written atomically (QSaveFile: write,
+// flush, rename), so a crash never leaves a half-written file.
 //
 //   LATENT-EXPLORER-CHECKPOINT\n
 //   <header length, decimal>\n<header JSON>
 //   <weights length, decimal>\n<weights>
 //   <sha256 hex of all the bytes above>\n
 
+#include "classifier.h"
 #include "generative_model.h"
 
 #include <QJsonObject>
@@ -50,7 +52,17 @@ CheckpointHeader readCheckpointHeader(const QString& path);
 
 // Full load: header, checksum, family (if `expectedFamily` is given), then weights by name and
 // shape. Every failure is a DataError naming the file and the problem.
+// A classifier file is refused here: it is not a generative model (see loadClassifierCheckpoint).
 LoadedCheckpoint loadCheckpoint(const QString& path, torch::Device device = torch::kCPU,
                                 const QString& expectedFamily = QString());
+
+// The project's classifier in the same container, family "classifier": the same validation
+// (signature, header, checksum, family, weights by name and shape), DataErrors naming the file.
+struct LoadedClassifier {
+    CheckpointHeader header;
+    std::unique_ptr<Classifier> classifier;
+};
+void saveClassifierCheckpoint(const QString& path, Classifier& classifier, CheckpointHeader header);
+LoadedClassifier loadClassifierCheckpoint(const QString& path, torch::Device device = torch::kCPU);
 
 }  // namespace le

@@ -1,10 +1,58 @@
 #include "metrics.h"
 
+#include "errors.h"
 #include "image_io.h"
 
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
+#include <string>
+
 namespace le {
+namespace {
+
+struct Moments {
+    torch::Tensor mean;        // D, double
+    torch::Tensor covariance;  // D×D, double, unbiased
+};
+
+Moments moments(const torch::Tensor& features) {
+    const torch::Tensor x = features.detach().to(torch::kCPU, torch::kDouble);
+    const torch::Tensor mean = x.mean(0);
+    const torch::Tensor centred = x - mean;
+    return {mean, centred.t().matmul(centred) / double(x.size(0) - 1)};
+}
+
+std::tuple<torch::Tensor, torch::Tensor> eigh(const torch::Tensor& symmetric) {
+    try {
+        return torch::linalg::eigh(symmetric, "L");
+    } catch (const c10::Error& e) {
+        throw DataError(
+            std::string("Fréchet distance: the covariance has no eigen-decomposition (") +
+            e.what_without_backtrace() + ")");
+    }
+}
+
+// Symmetric positive semi-definite square root; eigenvalues that rounding made slightly negative
+// count as 0.
+torch::Tensor psdSqrt(const torch::Tensor& symmetric) {
+    auto [values, vectors] = eigh(symmetric);
+    return vectors.matmul(torch::diag(values.clamp_min(0).sqrt())).matmul(vectors.t());
+}
+
+void checkFeatures(const torch::Tensor& a, const torch::Tensor& b) {
+    if (!a.defined() || !b.defined() || a.dim() != 2 || b.dim() != 2)
+        throw DataError("Fréchet distance: features must be two N×D matrices");
+    if (a.size(1) != b.size(1))
+        throw DataError("Fréchet distance: feature widths differ (" + std::to_string(a.size(1)) +
+                        " and " + std::to_string(b.size(1)) + ")");
+    if (a.size(0) < 2 || b.size(0) < 2)
+        throw DataError("Fréchet distance: needs at least 2 rows in each set");
+    if (!torch::isfinite(a).all().item<bool>() || !torch::isfinite(b).all().item<bool>())
+        throw DataError("Fréchet distance: the features hold non-finite values");
+}
+
+}  // namespace
 
 double meanSharpness(const torch::Tensor& images) {
     const torch::Tensor cpu = images.detach().to(torch::kCPU);
@@ -23,6 +71,21 @@ double meanSharpness(const torch::Tensor& images) {
 
 double reconstructionMse(const torch::Tensor& original, const torch::Tensor& reconstruction) {
     return (original.to(torch::kCPU) - reconstruction.to(torch::kCPU)).pow(2).mean().item<double>();
+}
+
+double frechetDistance(const torch::Tensor& featuresA, const torch::Tensor& featuresB) {
+    checkFeatures(featuresA, featuresB);
+    torch::NoGradGuard noGrad;
+    const Moments a = moments(featuresA);
+    const Moments b = moments(featuresB);
+    const torch::Tensor rootA = psdSqrt(a.covariance);
+    torch::Tensor inner = rootA.matmul(b.covariance).matmul(rootA);
+    inner = (inner + inner.t()) / 2;  // symmetric up to rounding; make it exactly so for eigh
+    const torch::Tensor cross = std::get<0>(eigh(inner)).clamp_min(0).sqrt().sum();
+    const double meanTerm = (a.mean - b.mean).pow(2).sum().item<double>();
+    const double traceTerm =
+        (a.covariance.trace() + b.covariance.trace() - 2 * cross).item<double>();
+    return std::max(0.0, meanTerm + traceTerm);  // >= 0 exactly; rounding can dip below
 }
 
 }  // namespace le

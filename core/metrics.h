@@ -13,4 +13,13 @@ double meanSharpness(const torch::Tensor& images);  // N×C×H×W in [-1, 1]
 // Mean squared error per pixel on the [-1, 1] scale.
 double reconstructionMse(const torch::Tensor& original, const torch::Tensor& reconstruction);
 
+// Fréchet distance between Gaussians fitted to two feature sets (N×D and M×D, N, M >= 2):
+// ‖μa − μb‖² + tr(Σa + Σb − 2 (Σa Σb)^½), covariances with the unbiased 1/(N−1), all in double.
+// The trace term is tr((Σa^½ Σb Σa^½)^½): the same eigenvalues as Σa Σb, but a symmetric matrix,
+// so two symmetric eigen-decompositions compute it without a general matrix square root.
+// On the project's classifier features this is "classifier_fd": comparable between models of the
+// same dataset and classifier, not with published FID numbers (those use Inception features).
+// Throws DataError for too few rows or mismatched widths.
+double frechetDistance(const torch::Tensor& featuresA, const torch::Tensor& featuresB);
+
 }  // namespace le

@@ -1,5 +1,6 @@
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -52,6 +53,18 @@ private slots:
         QFile junk(path("junk.png"));
         QVERIFY(junk.open(QIODevice::WriteOnly));
         junk.write("this is not an image");
+        QVERIFY(QDir(m_dir.path()).mkpath("pictures"));  // images without labels or factors
+        QVERIFY(cv::imwrite(path("pictures/a.png").toStdString(), image));
+        QVERIFY(cv::imwrite(path("pictures/b.png").toStdString(), other));
+
+        const Run gan = cli({"train", "--model", "dcgan", "--dataset", "fashion-mnist", "--steps",
+                             "3", "--batch", "16", "--latent", "8", "--hidden", "8", "--out",
+                             path("dcgan.lec"), "--json"});
+        QVERIFY2(gan.code == 0, gan.err.constData());
+        const Run clf = cli({"train-classifier", "--dataset", "fashion-mnist", "--steps", "40",
+                             "--out", path("classifier.lec"), "--seed", "3", "--json"});
+        QVERIFY2(clf.code == 0, clf.err.constData());
+        m_classifierRun = QJsonDocument::fromJson(clf.out).object();
     }
 
     void exitCodes_data() {
@@ -94,6 +107,38 @@ private slots:
             << QStringList{"sample",      "--checkpoint",  ckpt, "--count", "4", "--out",
                            path("s.png"), "--temperature", "0"}
             << 3 << "temperature";
+        QTest::newRow("negative temperature")
+            << QStringList{"sample", "--checkpoint", ckpt,          "--count",
+                           "4",      "--out",        path("s.png"), "--temperature=-0.5"}
+            << 3 << "temperature";
+        QTest::newRow("a vae where a dcgan is expected")
+            << QStringList{"train-encoder", "--checkpoint", ckpt, "--steps", "1"} << 3
+            << "vae.lec: is a vae checkpoint, not a dcgan one";
+        QTest::newRow("a classifier where a model is expected")
+            << QStringList{"eval", "--checkpoint", path("classifier.lec")} << 3
+            << "classifier.lec: is a classifier checkpoint, not a generative model";
+        QTest::newRow("a model where a classifier is expected")
+            << QStringList{"eval", "--checkpoint", ckpt, "--samples", "20", "--classifier", ckpt}
+            << 3 << "vae.lec: is a vae checkpoint, not a classifier one";
+        QTest::newRow("dataset of the wrong shape for the model")
+            << QStringList{"eval", "--checkpoint", ckpt, "--dataset", "faces", "--images", "10"}
+            << 3 << "dataset faces has 3x32x32 images, but this vae model takes 1x28x28";
+        QTest::newRow("invert an unreadable image")
+            << QStringList{"invert",         "--checkpoint", ckpt,           "--image",
+                           path("junk.png"), "--out",        path("inv.png")}
+            << 3 << "junk.png";
+        QTest::newRow("invert a missing image")
+            << QStringList{"invert",         "--checkpoint", ckpt,           "--image",
+                           path("gone.png"), "--out",        path("inv.png")}
+            << 3 << "gone.png";
+        QTest::newRow("classifier for a dataset without classes")
+            << QStringList{"train-classifier", "--dataset", path("pictures"),
+                           "--steps",          "1",         "--out",
+                           path("c.lec")}
+            << 3 << "neither class labels nor face factors";
+        QTest::newRow("train-classifier without --steps")
+            << QStringList{"train-classifier", "--dataset", "faces", "--out", path("c.lec")} << 2
+            << "--steps";
         QTest::newRow("latent of wrong length")
             << QStringList{"decode", "--checkpoint", ckpt,         "--latent",
                            "1,2",    "--out",        path("d.png")}
@@ -120,6 +165,81 @@ private slots:
              {"loss", "recon_mse", "bpd", "sample_sharpness_rel", "data_sharpness"})
             QVERIFY2(metrics.contains(key), key);
         QVERIFY(metrics["bpd"].toDouble() > 0);
+    }
+
+    void trainClassifierReportsHeldOutAccuracy() {
+        const QJsonObject test = m_classifierRun["test"].toObject();
+        QVERIFY2(test["accuracy"].toDouble() > 0.3, "40 steps learn something");
+        QVERIFY(test["accuracy"].toDouble() <= 1.0);
+        QCOMPARE(m_classifierRun["classes"].toInt(), 10);
+        QCOMPARE(m_classifierRun["test_images"].toInt(), 10000);
+        const Run r = cli({"info", "--checkpoint", path("classifier.lec"), "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject info = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(info["family"].toString(), QString("classifier"));
+        QCOMPARE(info["metrics"].toObject()["accuracy"].toDouble(), test["accuracy"].toDouble());
+    }
+
+    void evalReportsClassifierFd() {
+        const Run r = cli({"eval", "--checkpoint", path("vae.lec"), "--images", "200", "--samples",
+                           "150", "--classifier", path("classifier.lec"), "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject json = QJsonDocument::fromJson(r.out).object();
+        const QJsonObject metrics = json["metrics"].toObject();
+        for (const char* key : {"classifier_fd", "recon_mse", "recon_sharpness_rel",
+                                "sample_sharpness_rel", "data_sharpness", "bpd"})
+            QVERIFY2(metrics.contains(key), key);
+        QVERIFY(metrics["classifier_fd"].toDouble() > 0);
+        const QJsonObject classifier = json["classifier"].toObject();
+        QCOMPARE(classifier["samples"].toInt(), 150);
+        QVERIFY(classifier["note"].toString().contains("not FID"));
+    }
+
+    void evalOfAGanReportsWhatItCan() {
+        const Run r = cli({"eval", "--checkpoint", path("dcgan.lec"), "--images", "100",
+                           "--samples", "120", "--classifier", path("classifier.lec"), "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject metrics = QJsonDocument::fromJson(r.out).object()["metrics"].toObject();
+        QVERIFY(metrics.contains("classifier_fd"));
+        QVERIFY(metrics.contains("sample_sharpness_rel"));
+        QVERIFY2(!metrics.contains("recon_mse"), "no encoder yet, so no reconstructions");
+    }
+
+    void invertByEncoderAndByOptimisation() {
+        Run r = cli({"invert", "--checkpoint", path("vae.lec"), "--image", path("a.png"), "--out",
+                     path("inv_vae.png"), "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        QJsonObject json = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(json["method"].toString(), QString("encode-decode"));
+        QCOMPARE(json["latent_dim"].toInt(), 4);
+        QVERIFY(json["error"].toDouble() >= 0);
+        QCOMPARE(cv::imread(path("inv_vae.png").toStdString()).cols, 2 * 28 + 3);
+
+        r = cli({"invert", "--checkpoint", path("dcgan.lec"), "--image", path("b.jpg"), "--out",
+                 path("inv_gan.png"), "--steps", "5", "--starts", "2", "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        json = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(json["method"].toString(), QString("optimisation"));
+        QCOMPARE(json["steps"].toInt(), 5);  // the starts run side by side in one batch
+        QCOMPARE(json["starts"].toInt(), 2);
+        QCOMPARE(json["latent_dim"].toInt(), 8);
+        QVERIFY(QFileInfo::exists(path("inv_gan.png")));
+    }
+
+    void trainEncoderThenInvertStartsFromIt() {
+        Run r = cli({"train-encoder", "--checkpoint", path("dcgan.lec"), "--steps", "4", "--batch",
+                     "8", "--out", path("dcgan_enc.lec"), "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        QCOMPARE(QJsonDocument::fromJson(r.out).object()["encoder_steps"].toInt(), 4);
+        r = cli({"info", "--checkpoint", path("dcgan_enc.lec"), "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject extra = QJsonDocument::fromJson(r.out).object()["extra"].toObject();
+        QCOMPARE(extra["encoder"].toObject()["steps"].toInt(), 4);
+        r = cli({"invert", "--checkpoint", path("dcgan_enc.lec"), "--image", path("a.png"), "--out",
+                 path("inv_enc.png"), "--steps", "3", "--starts", "1", "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        QVERIFY(
+            QJsonDocument::fromJson(r.out).object()["method"].toString().contains("encoder start"));
     }
 
     void sampleEncodeDecodeInterpolateWriteFiles() {
@@ -157,6 +277,7 @@ private slots:
 
 private:
     QTemporaryDir m_dir;
+    QJsonObject m_classifierRun;
 };
 
 QTEST_GUILESS_MAIN(TestCli)
