@@ -1,7 +1,9 @@
 #include "dcgan.h"
 #include "generative_model.h"
 #include "glow.h"
+#include "pixelcnn.h"
 #include "vae.h"
+#include "vqvae.h"
 
 namespace le {
 
@@ -11,6 +13,8 @@ ModelRegistry::ModelRegistry() {
     registerVae(*this);
     registerDcgan(*this);
     registerGlow(*this);
+    registerPixelCnn(*this);
+    registerVqVae(*this);
 }
 
 ModelRegistry& ModelRegistry::instance() {

@@ -300,7 +300,7 @@ private slots:
 
     void temperatureScalesThePrior() {
         auto model = makeVae({});
-        QCOMPARE(model->samplePrior(5, 0.0, 1).abs().max().item<float>(), 0.0f);
+        QVERIFY(!modelErrorOf([&] { model->samplePrior(5, 0.0, 1); }).isNull());
         const double spread = model->samplePrior(2000, 2.0, 1).std().item<double>();
         QVERIFY2(std::abs(spread - 2.0) < 0.05, qPrintable(QString::number(spread)));
         QVERIFY(!modelErrorOf([&] { model->samplePrior(1, -1.0, 1); }).isNull());

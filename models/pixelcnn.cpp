@@ -1,0 +1,463 @@
+#include "pixelcnn.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace le {
+
+namespace F = torch::nn::functional;
+using torch::indexing::Slice;
+
+namespace {
+
+constexpr int64_t kLaterKernel = 3;
+constexpr int64_t kCodeEmbedding = 32;  // embedding width of a code index (VQ-VAE prior)
+constexpr int64_t kDecayEvery = 1000;
+
+[[noreturn]] void configError(const std::string& what) {
+    throw ModelError("pixelcnn: " + what);
+}
+
+std::string shapeText(const torch::Tensor& t) {
+    if (!t.defined()) return "no tensor";
+    std::ostringstream s;
+    s << t.sizes();
+    return s.str();
+}
+
+// A kernel mask: ones, with the last row (vertical) or last column (horizontal) zeroed in the
+// first layer so that a position never sees itself.
+torch::Tensor causalMask(int64_t rows, int64_t cols, bool first, bool vertical) {
+    torch::Tensor mask = torch::ones({1, 1, rows, cols});
+    if (first) {
+        if (vertical)
+            mask.index_put_({Slice(), Slice(), rows - 1, Slice()}, 0.0);
+        else
+            mask.index_put_({Slice(), Slice(), Slice(), cols - 1}, 0.0);
+    }
+    return mask;
+}
+
+}  // namespace
+
+// ---- gated layer -----------------------------------------------------------------------------
+
+GatedLayerImpl::GatedLayerImpl(int64_t in, int64_t hidden, int64_t kernel, bool first)
+    : m_kernel(kernel), m_first(first) {
+    namespace nn = torch::nn;
+    const int64_t r = kernel / 2;
+    m_vertical =
+        register_module("vertical", nn::Conv2d(nn::Conv2dOptions(in, 2 * hidden, {r + 1, kernel})));
+    m_horizontal =
+        register_module("horizontal", nn::Conv2d(nn::Conv2dOptions(in, 2 * hidden, {1, r + 1})));
+    m_vToH = register_module("v_to_h", nn::Conv2d(nn::Conv2dOptions(2 * hidden, 2 * hidden, 1)));
+    m_residual = register_module("residual", nn::Conv2d(nn::Conv2dOptions(hidden, hidden, 1)));
+    m_verticalMask = register_buffer("vertical_mask", causalMask(r + 1, kernel, first, true));
+    m_horizontalMask = register_buffer("horizontal_mask", causalMask(1, r + 1, first, false));
+}
+
+torch::Tensor GatedLayerImpl::gate(const torch::Tensor& pre) {
+    const auto halves = pre.chunk(2, 1);
+    return torch::tanh(halves[0]) * torch::sigmoid(halves[1]);
+}
+
+// Padding r on every side then keeping the first H rows: output row i sees rows i−r..i.
+torch::Tensor GatedLayerImpl::verticalPre(const torch::Tensor& v) {
+    const int64_t r = reach();
+    const torch::Tensor w = m_first ? m_vertical->weight * m_verticalMask : m_vertical->weight;
+    return F::conv2d(v, w, F::Conv2dFuncOptions().bias(m_vertical->bias).padding({r, r}))
+        .narrow(2, 0, v.size(2));
+}
+
+torch::Tensor GatedLayerImpl::horizontal(const torch::Tensor& h, const torch::Tensor& vPre) {
+    const int64_t r = reach();
+    const torch::Tensor w =
+        m_first ? m_horizontal->weight * m_horizontalMask : m_horizontal->weight;
+    const torch::Tensor pre =
+        F::conv2d(h, w, F::Conv2dFuncOptions().bias(m_horizontal->bias).padding({0, r}))
+            .narrow(3, 0, h.size(3)) +
+        m_vToH->forward(vPre);
+    const torch::Tensor out = m_residual->forward(gate(pre));
+    return m_first ? out : out + h;
+}
+
+// ---- network ---------------------------------------------------------------------------------
+
+PixelCnnNetImpl::PixelCnnNetImpl(const PixelCnnNetOptions& o) : m_options(o) {
+    namespace nn = torch::nn;
+    int64_t in = o.channels;
+    if (o.codes) {
+        m_embedding = register_module("embedding", nn::Embedding(o.levels, kCodeEmbedding));
+        in = o.channels * kCodeEmbedding;
+    }
+    m_layers = register_module("layers", nn::ModuleList());
+    for (int64_t l = 0; l < o.layers; ++l) {
+        GatedLayer layer(l == 0 ? in : o.hidden, o.hidden, l == 0 ? o.firstKernel : kLaterKernel,
+                         l == 0);
+        m_layers->push_back(layer);
+        m_gated.push_back(layer);
+    }
+    m_trunk = register_module("trunk", nn::Conv2d(nn::Conv2dOptions(o.hidden, o.hidden, 1)));
+    for (int64_t c = 0; c < o.channels; ++c) {
+        if (c > 0)
+            m_channelInputs.push_back(
+                register_module("channel_input" + std::to_string(c),
+                                nn::Conv2d(nn::Conv2dOptions(c, o.hidden, 1).bias(false))));
+        m_outputs.push_back(register_module("output" + std::to_string(c),
+                                            nn::Conv2d(nn::Conv2dOptions(o.hidden, o.levels, 1))));
+    }
+}
+
+int64_t PixelCnnNetImpl::rowReach() const {
+    int64_t reach = 0;
+    for (auto& layer : m_gated) reach += layer->reach();
+    return reach;
+}
+
+int64_t PixelCnnNetImpl::columnReach() const {
+    return rowReach();
+}
+
+torch::Tensor PixelCnnNetImpl::input(const torch::Tensor& values) {
+    const torch::Tensor known = values.clamp_min(0);
+    if (!m_options.codes) return known.to(torch::kFloat) / 127.5 - 1.0;
+    // N×C×H×W → N×C×H×W×E → N×(C·E)×H×W
+    const torch::Tensor e = m_embedding->forward(known);
+    return e.permute({0, 1, 4, 2, 3}).flatten(1, 2);
+}
+
+torch::Tensor PixelCnnNetImpl::trunk(const torch::Tensor& h) {
+    return m_trunk->forward(torch::relu(h));
+}
+
+torch::Tensor PixelCnnNetImpl::forward(const torch::Tensor& values) {
+    const torch::Tensor x = input(values);
+    torch::Tensor v = x, h = x;
+    for (auto& layer : m_gated) {
+        const torch::Tensor vPre = layer->verticalPre(v);
+        h = layer->horizontal(h, vPre);
+        v = GatedLayerImpl::gate(vPre);
+    }
+    const torch::Tensor t = trunk(h);
+    std::vector<torch::Tensor> logits;
+    for (int64_t c = 0; c < m_options.channels; ++c) {
+        torch::Tensor u = t;
+        if (c > 0) u = u + m_channelInputs[c - 1]->forward(x.narrow(1, 0, c));
+        logits.push_back(m_outputs[c]->forward(torch::relu(u)));
+    }
+    return torch::stack(logits, 2);
+}
+
+torch::Tensor PixelCnnNetImpl::negLogLikelihood(const torch::Tensor& values) {
+    const torch::Tensor ce = F::cross_entropy(forward(values), values,
+                                              F::CrossEntropyFuncOptions().reduction(torch::kNone));
+    return ce.flatten(1).sum(1);
+}
+
+std::vector<torch::Tensor> PixelCnnNetImpl::verticalRow(const torch::Tensor& values, int64_t row) {
+    const int64_t first = std::max<int64_t>(0, row - rowReach());
+    torch::Tensor v = input(values.narrow(2, first, row - first + 1));
+    std::vector<torch::Tensor> pres;
+    pres.reserve(m_gated.size());
+    for (auto& layer : m_gated) {
+        const torch::Tensor vPre = layer->verticalPre(v);
+        pres.push_back(vPre.narrow(2, vPre.size(2) - 1, 1));
+        v = GatedLayerImpl::gate(vPre);
+    }
+    return pres;
+}
+
+torch::Tensor PixelCnnNetImpl::trunkAt(const torch::Tensor& values,
+                                       const std::vector<torch::Tensor>& vRow, int64_t row,
+                                       int64_t col) {
+    const int64_t first = std::max<int64_t>(0, col - columnReach());
+    const int64_t width = col - first + 1;
+    torch::Tensor h = input(values.narrow(2, row, 1).narrow(3, first, width));
+    for (size_t l = 0; l < m_gated.size(); ++l)
+        h = m_gated[l]->horizontal(h, vRow[l].narrow(3, first, width));
+    return trunk(h.narrow(3, width - 1, 1));
+}
+
+torch::Tensor PixelCnnNetImpl::headLogits(const torch::Tensor& trunkHere,
+                                          const torch::Tensor& pixelValues, int64_t channel) {
+    torch::Tensor u = trunkHere;
+    if (channel > 0) {
+        const torch::Tensor earlier =
+            pixelValues.narrow(1, 0, channel).to(torch::kFloat) / 127.5 - 1.0;
+        u = u + m_channelInputs[channel - 1]->forward(earlier.view({-1, channel, 1, 1}));
+    }
+    return m_outputs[channel]->forward(torch::relu(u)).flatten(1);
+}
+
+// ---- stepper ---------------------------------------------------------------------------------
+
+PixelCnnStepper::PixelCnnStepper(PixelCnnNet net, int64_t batch, const SamplerOptions& options,
+                                 const std::string& family)
+    : m_net(std::move(net)),
+      m_options(options),
+      m_generator(at::detail::createCPUGenerator(options.seed)) {
+    const PixelCnnNetOptions& o = m_net->options();
+    if (!(options.temperature > 0.0 && std::isfinite(options.temperature)))
+        throw ModelError(family + ": temperature must be a finite number > 0, got " +
+                         std::to_string(options.temperature));
+    if (batch < 1)
+        throw ModelError(family + ": cannot sample " + std::to_string(batch) + " images");
+    if (options.anchors.defined() != options.anchorMask.defined())
+        throw ModelError(family + ": anchors and their mask come together");
+    const torch::Device device = m_net->parameters().front().device();
+    m_values = torch::full({batch, o.channels, o.height, o.width}, -1,
+                           torch::TensorOptions(torch::kLong).device(device));
+    if (options.anchors.defined()) {
+        const torch::Tensor mask = options.anchorMask;
+        if (mask.numel() != o.height * o.width || mask.size(-1) != o.width)
+            throw ModelError(family + ": the anchor mask must be " + std::to_string(o.height) +
+                             "×" + std::to_string(o.width) + ", got " + shapeText(mask));
+        if (options.anchors.numel() != o.channels * o.height * o.width ||
+            options.anchors.size(-1) != o.width)
+            throw ModelError(family + ": anchors must be " + std::to_string(o.channels) + "×" +
+                             std::to_string(o.height) + "×" + std::to_string(o.width) + ", got " +
+                             shapeText(options.anchors));
+        const torch::Tensor values =
+            options.anchors.to(torch::kLong).reshape({1, o.channels, o.height, o.width});
+        if (values.min().item<int64_t>() < 0 || values.max().item<int64_t>() >= o.levels)
+            throw ModelError(family + ": anchor values must be in 0.." +
+                             std::to_string(o.levels - 1));
+        m_anchorValues = values.expand({batch, -1, -1, -1}).to(device);
+        m_anchorMask = mask.to(torch::kBool).reshape({o.height, o.width}).cpu();
+    }
+}
+
+int64_t PixelCnnStepper::totalSteps() const {
+    const PixelCnnNetOptions& o = m_net->options();
+    return o.channels * o.height * o.width;
+}
+
+torch::Tensor PixelCnnStepper::logitsNaive(int64_t channel, int64_t row, int64_t col) {
+    return m_net->forward(m_values).index({Slice(), Slice(), channel, row, col});
+}
+
+torch::Tensor PixelCnnStepper::logitsCached(int64_t channel, int64_t row, int64_t col) {
+    if (m_cachedRow != row) {
+        m_verticalRow = m_net->verticalRow(m_values, row);
+        m_cachedRow = row;
+        m_trunkPosition = -1;
+    }
+    const int64_t pixel = row * m_net->options().width + col;
+    if (m_trunkPosition != pixel) {
+        m_trunk = m_net->trunkAt(m_values, m_verticalRow, row, col);
+        m_trunkPosition = pixel;
+    }
+    return m_net->headLogits(m_trunk, m_values.index({Slice(), Slice(), row, col}), channel);
+}
+
+SampleStep PixelCnnStepper::advance(bool report) {
+    if (done()) throw ModelError("sampler: every position is filled already");
+    torch::NoGradGuard noGrad;
+    const PixelCnnNetOptions& o = m_net->options();
+    SampleStep s;
+    s.position = m_done;
+    s.channel = m_done % o.channels;
+    const int64_t pixel = m_done / o.channels;
+    s.row = pixel / o.width;
+    s.col = pixel % o.width;
+    s.anchored = m_anchorMask.defined() && m_anchorMask[s.row][s.col].item<bool>();
+    torch::Tensor value;
+    if (s.anchored) {
+        value = m_anchorValues.index({Slice(), s.channel, s.row, s.col});
+    } else {
+        const torch::Tensor logits = m_options.cached ? logitsCached(s.channel, s.row, s.col)
+                                                      : logitsNaive(s.channel, s.row, s.col);
+        const torch::Tensor probs =
+            torch::softmax(logits.to(torch::kCPU, torch::kDouble) / m_options.temperature, 1);
+        // Inverse CDF of one uniform per image, drawn on the CPU so that a seed means the same
+        // sample on every device and in both paths.
+        const torch::Tensor u = torch::rand({probs.size(0), 1}, m_generator, torch::kDouble);
+        value = (probs.cumsum(1) < u).sum(1).clamp_max(o.levels - 1).to(m_values.device());
+        if (report) s.probabilities = probs[0].to(torch::kFloat);
+    }
+    m_values.index_put_({Slice(), s.channel, s.row, s.col}, value);
+    if (report) s.value = value[0].item<int64_t>();
+    ++m_done;
+    return s;
+}
+
+void PixelCnnStepper::runToEnd() {
+    while (!done()) advance(false);
+}
+
+// ---- options ---------------------------------------------------------------------------------
+
+PixelCnnOptions PixelCnnOptions::fromConfig(const ModelConfig& config) {
+    PixelCnnOptions o;
+    o.shape = imageShapeFromConfig(config);
+    o.hidden = config.getIntIn("hidden", o.hidden, 8, 512);
+    o.layers = config.getIntIn("layers", o.layers, 2, 30);
+    o.kernel = config.getIntIn("kernel", o.kernel, 3, 9);
+    if (o.kernel % 2 == 0) configError("kernel must be odd, got " + std::to_string(o.kernel));
+    o.lr = config.getLearningRate("lr", o.lr);
+    o.warmup = config.getIntIn("warmup", o.warmup, 0, 100000);
+    o.decay = config.getDouble("decay", o.decay);
+    if (!(o.decay > 0.0 && o.decay <= 1.0))
+        configError("decay must be in (0, 1], got " + config.getString("decay", ""));
+    return o;
+}
+
+ModelConfig PixelCnnOptions::toConfig() const {
+    ModelConfig c;
+    writeImageShape(c, shape);
+    c.set("hidden", hidden);
+    c.set("layers", layers);
+    c.set("kernel", kernel);
+    c.set("lr", lr);
+    c.set("warmup", warmup);
+    c.set("decay", decay);
+    return c;
+}
+
+PixelCnnNetOptions PixelCnnOptions::netOptions() const {
+    PixelCnnNetOptions n;
+    n.channels = shape.channels;
+    n.height = shape.height;
+    n.width = shape.width;
+    n.levels = 256;
+    n.codes = false;
+    n.hidden = hidden;
+    n.layers = layers;
+    n.firstKernel = kernel;
+    return n;
+}
+
+// ---- the family ------------------------------------------------------------------------------
+
+namespace {
+
+class PixelCnnSampler final : public AutoregressiveSampler {
+public:
+    PixelCnnSampler(PixelCnnNet net, const SamplerOptions& options)
+        : m_stepper(std::move(net), 1, options, "pixelcnn") {}
+    int64_t totalSteps() const override { return m_stepper.totalSteps(); }
+    int64_t stepsDone() const override { return m_stepper.stepsDone(); }
+    SampleStep step() override { return m_stepper.step(); }
+    torch::Tensor image() const override {
+        const torch::Tensor v = m_stepper.values();
+        return torch::where(v < 0, torch::zeros({}, torch::kFloat), PixelCnn::fromValues(v));
+    }
+    torch::Tensor values() const override { return m_stepper.values().clone(); }
+
+private:
+    PixelCnnStepper m_stepper;
+};
+
+}  // namespace
+
+PixelCnn::PixelCnn(const PixelCnnOptions& options)
+    : m_options(options), m_net(options.netOptions()) {
+    makeOptimizer();
+}
+
+Capabilities PixelCnn::capabilities() const {
+    Capabilities c;
+    c.sample = c.exactLikelihood = c.autoregressive = true;
+    return c;
+}
+
+void PixelCnn::makeOptimizer() {
+    m_optimizer = std::make_unique<torch::optim::Adam>(m_net->parameters(),
+                                                       torch::optim::AdamOptions(m_options.lr));
+    applySchedule();
+}
+
+void PixelCnn::setLearningRate(double lr) {
+    if (!(lr > 0.0 && std::isfinite(lr)))
+        throw ModelError("pixelcnn: learning rate must be > 0, got " + std::to_string(lr));
+    m_options.lr = lr;
+    applySchedule();
+}
+
+// Linear warm-up, then a step decay every kDecayEvery steps.
+void PixelCnn::applySchedule() {
+    double lr = m_options.lr;
+    if (m_options.warmup > 0 && m_stepsTaken < m_options.warmup)
+        lr *= double(m_stepsTaken + 1) / double(m_options.warmup);
+    lr *= std::pow(m_options.decay, double(m_stepsTaken / kDecayEvery));
+    for (auto& group : m_optimizer->param_groups())
+        static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+}
+
+void PixelCnn::to(torch::Device device) {
+    const bool moved = device != m_device;
+    GenerativeModel::to(device);
+    if (moved) makeOptimizer();
+}
+
+torch::Tensor PixelCnn::toValues(const torch::Tensor& x) {
+    return ((x + 1.0) * 127.5).round().clamp(0, 255).to(torch::kLong);
+}
+
+torch::Tensor PixelCnn::fromValues(const torch::Tensor& values) {
+    return values.to(torch::kFloat) / 127.5 - 1.0;
+}
+
+Metrics PixelCnn::trainStep(const torch::Tensor& batch) {
+    checkImageBatch(batch, "pixelcnn trainStep");
+    m_net->train();
+    applySchedule();
+    const torch::Tensor nll = m_net->negLogLikelihood(toValues(batch.to(m_device))).mean();
+    // Optimised per dimension so that the step size does not depend on the image size.
+    const double dims = double(m_options.shape.numel());
+    m_optimizer->zero_grad();
+    (nll / dims).backward();
+    m_optimizer->step();
+    ++m_stepsTaken;
+    const double loss = nll.item<double>();
+    return {{"loss", loss}, {"bpd", loss / (dims * std::log(2.0))}};
+}
+
+Metrics PixelCnn::evaluate(const torch::Tensor& batch) {
+    checkImageBatch(batch, "pixelcnn evaluate");
+    torch::NoGradGuard noGrad;
+    const bool wasTraining = m_net->is_training();
+    m_net->eval();
+    const double loss = m_net->negLogLikelihood(toValues(batch.to(m_device))).mean().item<double>();
+    m_net->train(wasTraining);
+    const double dims = double(m_options.shape.numel());
+    return {{"loss", loss}, {"bpd", loss / (dims * std::log(2.0))}};
+}
+
+torch::Tensor PixelCnn::sample(int64_t n, double temperature, uint64_t seed) {
+    checkTemperature(temperature);
+    const ImageShape& s = m_options.shape;
+    if (n < 0) throw ModelError("pixelcnn: cannot draw " + std::to_string(n) + " samples");
+    if (n == 0) return torch::zeros({0, s.channels, s.height, s.width});
+    SamplerOptions options;
+    options.temperature = temperature;
+    options.seed = seed;
+    PixelCnnStepper stepper(m_net, n, options, "pixelcnn");
+    stepper.runToEnd();
+    return fromValues(stepper.values());
+}
+
+std::unique_ptr<AutoregressiveSampler> PixelCnn::sampler(const SamplerOptions& options) {
+    SamplerOptions asValues = options;
+    if (options.anchors.defined()) {
+        const torch::Tensor anchors = options.anchors;
+        if (anchors.numel() != m_options.shape.numel())
+            throw ModelError("pixelcnn: anchors must be an image of " + m_options.shape.toString() +
+                             ", got " + shapeText(anchors));
+        asValues.anchors = toValues(anchors.to(torch::kFloat)
+                                        .reshape({m_options.shape.channels, m_options.shape.height,
+                                                  m_options.shape.width}));
+    }
+    return std::make_unique<PixelCnnSampler>(m_net, asValues);
+}
+
+void registerPixelCnn(ModelRegistry& registry) {
+    registry.add("pixelcnn", [](const ModelConfig& config) -> std::unique_ptr<GenerativeModel> {
+        return std::make_unique<PixelCnn>(PixelCnnOptions::fromConfig(config));
+    });
+}
+
+}  // namespace le

@@ -1,0 +1,213 @@
+#pragma once
+
+// Gated PixelCNN (van den Oord et al. 2016, "Conditional Image Generation with PixelCNN
+// Decoders"): a vertical stack that sees the rows above and a horizontal stack that sees the
+// pixels to the left in the current row, joined at every layer, so the receptive field has no
+// blind spot. Gated activations tanh(a)·σ(b); residual connections in the horizontal stack.
+//
+// Outputs a K-way softmax per value (K = 256 for 8-bit pixels, the codebook size for VQ-VAE
+// codes). Order: raster over pixels and, for RGB, R then G then B within a pixel: the stacks see
+// every channel of the pixels before, and the head for G adds a 1×1 projection of the pixel's R,
+// the head for B one of R and G. So p(x) = Π_pixels p(r|<) p(g|<,r) p(b|<,r,g) exactly.
+//
+// Causality by masks: the vertical kernel is (k/2+1)×k over rows i−k/2..i, the horizontal 1×(k/2+1)
+// over columns j−k/2..j; in the first layer the last kernel row (vertical) and column
+// (horizontal) are masked to zero, so position (i, j) never sees itself or anything after it.
+//
+// The same network serves two inputs: pixel values (a float image in [-1, 1]) for the PixelCNN
+// family, and a grid of code indices (through an embedding) for the VQ-VAE prior.
+//
+// Sampling. The naive path runs the whole network once per generated value. The cached path
+// computes the vertical stack once per row, on the band of rows its receptive field reaches, and
+// per pixel only the horizontal stack over the columns that reach it, then the head: the same
+// numbers from far fewer operations. Both draw from the same seeded generator in the same order,
+// so for a given seed they give the same sample (tst_pixelcnn checks it).
+//
+// Metrics (per image, averaged over the batch):
+//   loss   −log p(x), nats per image (exact)
+//   bpd    loss / (D·ln 2), D = C·H·W
+//
+// Config keys (family "pixelcnn"): channels, height, width, hidden (feature maps, default 64,
+// 8..512), layers (gated layers, default 7, 2..30), kernel (odd, default 5 for the first layer,
+// then 3; 3..9), lr (1e-3), warmup (linear warm-up steps, default 50), decay (learning rate
+// multiplied by this every 1000 steps, default 1.0 — no decay — in (0, 1]).
+
+#include "generative_model.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace le {
+
+struct PixelCnnNetOptions {
+    int64_t channels = 1;  // values per position (1 for codes, C for images)
+    int64_t height = 28;
+    int64_t width = 28;
+    int64_t levels = 256;     // K: categories per value
+    bool codes = false;       // input is code indices through an embedding, not pixel values
+    int64_t hidden = 64;      // feature maps in both stacks
+    int64_t layers = 7;       // gated layers
+    int64_t firstKernel = 5;  // odd; later layers use 3
+};
+
+// One gated layer: vertical and horizontal stacks, mask type A (first layer) or B.
+class GatedLayerImpl : public torch::nn::Module {
+public:
+    GatedLayerImpl(int64_t in, int64_t hidden, int64_t kernel, bool first);
+
+    // The vertical stack's pre-activation (N×2F×H×W, same H×W as v).
+    torch::Tensor verticalPre(const torch::Tensor& v);
+    // The horizontal stack's output given its input h and the vertical pre-activation of the same
+    // rows and columns (N×2F×rows×cols).
+    torch::Tensor horizontal(const torch::Tensor& h, const torch::Tensor& vPre);
+    // vPre → the vertical stack's output.
+    static torch::Tensor gate(const torch::Tensor& pre);
+
+    int64_t reach() const { return m_kernel / 2; }  // rows up / columns either side it sees
+
+private:
+    int64_t m_kernel;
+    bool m_first;
+    torch::nn::Conv2d m_vertical{nullptr}, m_horizontal{nullptr}, m_vToH{nullptr},
+        m_residual{nullptr};
+    torch::Tensor m_verticalMask, m_horizontalMask;
+};
+TORCH_MODULE(GatedLayer);
+
+class PixelCnnNetImpl : public torch::nn::Module {
+public:
+    explicit PixelCnnNetImpl(const PixelCnnNetOptions& options);
+
+    // values: N×C×H×W int64 in [0, K) (or -1 where not yet known; never seen by what it
+    // predicts) -> logits N×K×C×H×W.
+    torch::Tensor forward(const torch::Tensor& values);
+
+    // −log p(values), nats per image (N).
+    torch::Tensor negLogLikelihood(const torch::Tensor& values);
+
+    // The network's input for values: a float image in [-1, 1] or embedded codes.
+    torch::Tensor input(const torch::Tensor& values);
+
+    // Cached path: every layer's vertical pre-activation at `row` (N×2F×1×W each), from the band
+    // of rows above that the receptive field reaches.
+    std::vector<torch::Tensor> verticalRow(const torch::Tensor& values, int64_t row);
+    // Cached path: the head's trunk at (row, col) (N×F), from the horizontal stack over the
+    // columns that reach it and the vertical pre-activations of the row.
+    torch::Tensor trunkAt(const torch::Tensor& values, const std::vector<torch::Tensor>& vRow,
+                          int64_t row, int64_t col);
+    // Logits (N×K) of channel c at a position given the trunk there and the values of the
+    // pixel's earlier channels (N×C, only the first c used).
+    torch::Tensor headLogits(const torch::Tensor& trunk, const torch::Tensor& pixelValues,
+                             int64_t channel);
+
+    const PixelCnnNetOptions& options() const { return m_options; }
+    int64_t rowReach() const;     // rows above that reach a position
+    int64_t columnReach() const;  // columns left (and right, in rows above) that reach it
+
+private:
+    torch::Tensor trunk(const torch::Tensor& h);  // N×F×… → N×F×…
+
+    PixelCnnNetOptions m_options;
+    torch::nn::Embedding m_embedding{nullptr};  // codes only
+    torch::nn::ModuleList m_layers{nullptr};
+    std::vector<GatedLayer> m_gated;
+    torch::nn::Conv2d m_trunk{nullptr};
+    std::vector<torch::nn::Conv2d> m_channelInputs;  // channel c ≥ 1: 1×1 from channels < c
+    std::vector<torch::nn::Conv2d> m_outputs;        // channel c: F → K
+};
+TORCH_MODULE(PixelCnnNet);
+
+// A stepping sampler over any PixelCnnNet: fills `batch` images (or code grids) position by
+// position. The family samplers wrap it. Here options.anchors are values already (C×H×W or
+// 1×C×H×W, int64 in [0, K)) and options.anchorMask is H×W (or 1×H×W), true where kept; the
+// constructor checks them and the temperature, and throws ModelError prefixed with `family`.
+class PixelCnnStepper {
+public:
+    PixelCnnStepper(PixelCnnNet net, int64_t batch, const SamplerOptions& options,
+                    const std::string& family);
+
+    int64_t totalSteps() const;
+    int64_t stepsDone() const { return m_done; }
+    bool done() const { return m_done >= totalSteps(); }
+    // Fills one value in every image of the batch; the report is about image 0.
+    SampleStep step() { return advance(true); }
+    void runToEnd();
+    const torch::Tensor& values() const { return m_values; }  // N×C×H×W int64, -1 unfilled
+
+private:
+    SampleStep advance(bool report);
+    torch::Tensor logitsNaive(int64_t channel, int64_t row, int64_t col);
+    torch::Tensor logitsCached(int64_t channel, int64_t row, int64_t col);
+
+    PixelCnnNet m_net;
+    SamplerOptions m_options;
+    torch::Tensor m_values;
+    torch::Tensor m_anchorValues;  // N×C×H×W int64 or undefined
+    torch::Tensor m_anchorMask;    // H×W bool or undefined
+    at::Generator m_generator;
+    int64_t m_done = 0;
+    // Cached path state: the current row's vertical pre-activations, the current pixel's trunk.
+    int64_t m_cachedRow = -1;
+    std::vector<torch::Tensor> m_verticalRow;
+    int64_t m_trunkPosition = -1;
+    torch::Tensor m_trunk;
+};
+
+struct PixelCnnOptions {
+    ImageShape shape;
+    int64_t hidden = 64;
+    int64_t layers = 7;
+    int64_t kernel = 5;
+    double lr = 1e-3;
+    int64_t warmup = 50;
+    double decay = 1.0;
+
+    static PixelCnnOptions fromConfig(const ModelConfig& config);  // validates, throws ModelError
+    ModelConfig toConfig() const;
+    PixelCnnNetOptions netOptions() const;
+};
+
+class PixelCnn final : public GenerativeModel {
+public:
+    explicit PixelCnn(const PixelCnnOptions& options);
+
+    std::string family() const override { return "pixelcnn"; }
+    Capabilities capabilities() const override;
+    ModelConfig config() const override { return m_options.toConfig(); }
+    ImageShape imageShape() const override { return m_options.shape; }
+    int64_t latentDim() const override { return 0; }
+
+    // n images by the cached path, all in one batch.
+    torch::Tensor sample(int64_t n, double temperature, uint64_t seed) override;
+    // Anchors: an image 1×C×H×W in [-1, 1]; the mask H×W (or 1×H×W) true where kept.
+    std::unique_ptr<AutoregressiveSampler> sampler(const SamplerOptions& options) override;
+
+    Metrics trainStep(const torch::Tensor& batch) override;
+    Metrics evaluate(const torch::Tensor& batch) override;
+
+    torch::nn::Module& module() override { return *m_net; }
+    void setLearningRate(double lr) override;
+    void to(torch::Device device) override;
+
+    PixelCnnNet& net() { return m_net; }
+    const PixelCnnOptions& options() const { return m_options; }
+
+    // Images in [-1, 1] ↔ 8-bit values.
+    static torch::Tensor toValues(const torch::Tensor& x);
+    static torch::Tensor fromValues(const torch::Tensor& values);
+
+private:
+    void makeOptimizer();
+    void applySchedule();
+
+    PixelCnnOptions m_options;
+    PixelCnnNet m_net;
+    std::unique_ptr<torch::optim::Adam> m_optimizer;
+    int64_t m_stepsTaken = 0;
+};
+
+void registerPixelCnn(ModelRegistry& registry);
+
+}  // namespace le

@@ -1,0 +1,149 @@
+#pragma once
+
+// VQ-VAE (van den Oord et al. 2017) with a PixelCNN prior over its code grid — the two-stage idea
+// VQ-VAE-2 scales up. An encoder maps the image to an H/4 × W/4 grid of D-dim vectors, each
+// replaced by its nearest code in a K-entry codebook (straight-through gradients); the decoder
+// renders the quantised grid. The codebook follows the encoder outputs by exponential moving
+// averages (no codebook loss) and restarts dead codes on encoder outputs of the current batch.
+//
+// Two phases in one model, switched by step count: the first `ae_steps` train steps train the
+// encoder, codebook and decoder (MSE + β·commitment); the steps after that train the prior — a
+// gated PixelCNN over code indices, the same network as the PixelCNN family — on the codes of
+// the training batches, with the autoencoder frozen.
+//
+// Latents. encodeCodes()/decodeCodes() work on the grid of indices (N×h×w int64); encode() and
+// decode() on the quantised embeddings flattened (N × D·h·w), so that interpolation and the
+// latent map work in the continuous space the decoder reads. sample() and sampler() run the prior
+// (code by code; the same stepping API as the PixelCNN) and decode the grid.
+//
+// Likelihood. The code is a deterministic function of x, so −log p(x) ≤ −log p(x|codes) −
+// log p(codes): the reconstruction term under a discretized logistic (as the VAE; a learned
+// global scale, fitted to the decoder's residuals) plus the prior's exact NLL of the codes.
+//
+// Metrics (per image): loss (phase 1: recon_mse + β·commit per pixel; phase 2: prior nats),
+// recon_mse, commit, perplexity (of code usage in the batch), dead_codes (training), phase
+// (1 or 2); evaluate: recon_nll and prior_nll (nats), bpd (their sum over D·ln 2), loss (that
+// sum in nats), recon_mse, perplexity.
+//
+// Config keys: channels, height, width (divisible by 4), hidden (conv width, 64, 8..256), codes
+// (K, 64, 2..1024), code_dim (D, 16, 1..256), beta (0.25, ≥ 0), decay (EMA, 0.99, in (0, 1)),
+// ae_steps (3000, ≥ 0), prior_hidden (64), prior_layers (6), prior_kernel (3), lr (1e-3, the
+// autoencoder), prior_lr (1e-3).
+
+#include "generative_model.h"
+#include "pixelcnn.h"
+
+#include <memory>
+#include <string>
+
+namespace le {
+
+struct VqVaeOptions {
+    ImageShape shape;
+    int64_t hidden = 64;
+    int64_t codes = 64;
+    int64_t codeDim = 16;
+    double beta = 0.25;
+    double decay = 0.99;
+    int64_t aeSteps = 3000;
+    int64_t priorHidden = 64;
+    int64_t priorLayers = 6;
+    int64_t priorKernel = 3;
+    double lr = 1e-3;
+    double priorLr = 1e-3;
+
+    static VqVaeOptions fromConfig(const ModelConfig& config);  // validates, throws ModelError
+    ModelConfig toConfig() const;
+    int64_t gridHeight() const { return shape.height / 4; }
+    int64_t gridWidth() const { return shape.width / 4; }
+};
+
+// A K×D codebook kept by exponential moving averages of the encoder outputs assigned to each code.
+class CodebookImpl : public torch::nn::Module {
+public:
+    CodebookImpl(int64_t codes, int64_t dim, double decay);
+
+    // z: N×D×h×w -> indices N×h×w (nearest code).
+    torch::Tensor nearest(const torch::Tensor& z) const;
+    // indices N×h×w -> N×D×h×w.
+    torch::Tensor lookup(const torch::Tensor& indices) const;
+    // Moves the codes towards the means of the vectors assigned to them (training only); restarts
+    // codes whose usage has decayed below a threshold on random vectors of z. Returns how many
+    // were restarted.
+    int64_t update(const torch::Tensor& z, const torch::Tensor& indices);
+    // Sets every code to a random vector of z (the first training batch).
+    void initializeFrom(const torch::Tensor& z);
+    bool initialized() const { return m_initialized.item<bool>(); }
+    // Moving-average count of the vectors each code received per batch (K).
+    torch::Tensor usage() const { return m_clusterSize; }
+
+private:
+    double m_decay;
+    torch::Tensor m_embedding, m_clusterSize, m_embeddingSum, m_initialized;
+};
+TORCH_MODULE(Codebook);
+
+class VqVaeNetImpl : public torch::nn::Module {
+public:
+    explicit VqVaeNetImpl(const VqVaeOptions& options);
+
+    torch::Tensor encodeContinuous(const torch::Tensor& x);  // N×D×h×w, before quantising
+    torch::Tensor decode(const torch::Tensor& q);            // N×D×h×w -> image in [-1, 1]
+    torch::Tensor logScale() const;
+
+    Codebook codebook{nullptr};
+    torch::Tensor stepsTaken;  // a buffer, so that the phase survives a save and load
+    PixelCnnNet prior{nullptr};
+
+private:
+    torch::nn::Sequential m_encoder{nullptr}, m_decoder{nullptr};
+    torch::Tensor m_logScale;
+};
+TORCH_MODULE(VqVaeNet);
+
+class VqVae final : public GenerativeModel {
+public:
+    explicit VqVae(const VqVaeOptions& options);
+
+    std::string family() const override { return "vqvae"; }
+    Capabilities capabilities() const override;
+    ModelConfig config() const override { return m_options.toConfig(); }
+    ImageShape imageShape() const override { return m_options.shape; }
+    int64_t latentDim() const override;
+
+    torch::Tensor encode(const torch::Tensor& x) override;  // quantised embeddings, flattened
+    torch::Tensor decode(const torch::Tensor& z) override;
+    torch::Tensor sample(int64_t n, double temperature, uint64_t seed) override;
+    // Anchors: a code grid (h×w or 1×h×w int64); the mask h×w, true where kept.
+    std::unique_ptr<AutoregressiveSampler> sampler(const SamplerOptions& options) override;
+
+    Metrics trainStep(const torch::Tensor& batch) override;
+    Metrics evaluate(const torch::Tensor& batch) override;
+
+    torch::nn::Module& module() override { return *m_net; }
+    void setLearningRate(double lr) override;
+    void to(torch::Device device) override;
+
+    torch::Tensor encodeCodes(const torch::Tensor& x);      // N×h×w int64
+    torch::Tensor decodeCodes(const torch::Tensor& codes);  // N×h×w -> images
+    torch::Tensor codeUsage() const;                        // K, from training
+    // The code a blank cell shows while the prior has not filled it: the most used one.
+    int64_t blankCode() const;
+    bool inPriorPhase() const;
+    const VqVaeOptions& options() const { return m_options; }
+    VqVaeNet& net() { return m_net; }
+
+private:
+    Metrics autoencoderStep(const torch::Tensor& x);
+    Metrics priorStep(const torch::Tensor& x);
+    void checkCodes(const torch::Tensor& codes, const char* what) const;
+    void makeOptimizers();
+
+    VqVaeOptions m_options;
+    VqVaeNet m_net;
+    std::unique_ptr<torch::optim::Adam> m_aeOptimizer, m_priorOptimizer;
+};
+
+void registerVqVae(ModelRegistry& registry);
+
+}  // namespace le
