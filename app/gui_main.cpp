@@ -1,6 +1,8 @@
 // latent-explorer: the GUI. Options mirror the CLI's where they overlap (--device, --data-dir);
 // --screenshot renders the window once the first image is shown, for docs and smoke tests.
 
+#include "autoregressive_view.h"
+#include "inversion_view.h"
 #include "main_window.h"
 #include "threads.h"
 
@@ -9,6 +11,7 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QPixmap>
+#include <QPushButton>
 #include <QRegularExpression>
 #include <QTimer>
 
@@ -19,18 +22,19 @@ namespace {
 
 const char* const kDefaultCheckpoint = "vae_fashion-mnist.lec";
 
-// The shipped model: installed beside the executable first, then the source tree it was built from.
-QString findDefaultCheckpoint() {
+// The shipped models: installed beside the executable first, then the source tree it was built
+// from.
+QString findPretrainedDir() {
     const QStringList candidates = {
         QDir(QCoreApplication::applicationDirPath())
-            .filePath(QStringLiteral("../share/latent-explorer/pretrained/") + kDefaultCheckpoint),
+            .filePath(QStringLiteral("../share/latent-explorer/pretrained")),
 #ifdef LE_SOURCE_DIR
-        QDir(QStringLiteral(LE_SOURCE_DIR))
-            .filePath(QStringLiteral("models/pretrained/") + kDefaultCheckpoint),
+        QDir(QStringLiteral(LE_SOURCE_DIR)).filePath(QStringLiteral("models/pretrained")),
 #endif
     };
-    for (const QString& path : candidates)
-        if (QFileInfo(path).isFile()) return QDir::cleanPath(QFileInfo(path).absoluteFilePath());
+    for (const QString& dir : candidates)
+        if (QFileInfo(QDir(dir).filePath(kDefaultCheckpoint)).isFile())
+            return QDir::cleanPath(QFileInfo(dir).absoluteFilePath());
     return {};
 }
 
@@ -72,7 +76,13 @@ int main(int argc, char** argv) {
         QStringLiteral("screenshot"),
         QStringLiteral("Save the window as a PNG once the first image is shown, then exit."),
         QStringLiteral("FILE"));
-    parser.addOptions({checkpointOption, deviceOption, dataDirOption, screenshotOption});
+    const QCommandLineOption viewOption(
+        QStringLiteral("view"),
+        QStringLiteral("The tab to show first (and to render with --screenshot): map, inversion "
+                       "or autoregressive."),
+        QStringLiteral("map|inversion|autoregressive"), QStringLiteral("map"));
+    parser.addOptions(
+        {checkpointOption, deviceOption, dataDirOption, screenshotOption, viewOption});
     parser.process(app);
 
     const QString device = parser.value(deviceOption);
@@ -84,6 +94,9 @@ int main(int argc, char** argv) {
     }
 
     le::MainWindow window(device);
+    const QString pretrainedDir = findPretrainedDir();
+    QStringList modelDirs;
+    if (!pretrainedDir.isEmpty()) modelDirs << pretrainedDir;
     // TODO: route runs and caches to --data-dir once the GUI trains; for now it is where the
     // Open dialog looks.
     if (parser.isSet(dataDirOption)) {
@@ -91,6 +104,15 @@ int main(int argc, char** argv) {
         window.setCheckpointDirectory(dataDir.exists(QStringLiteral("checkpoints"))
                                           ? dataDir.filePath(QStringLiteral("checkpoints"))
                                           : dataDir.absolutePath());
+        modelDirs << dataDir.filePath(QStringLiteral("checkpoints"));
+    }
+    window.setModelDirectories(modelDirs);
+    const QString view = parser.value(viewOption);
+    if (!window.showView(view)) {
+        std::fprintf(stderr,
+                     "latent-explorer: --view must be map, inversion or autoregressive, not %s\n",
+                     qPrintable(view));
+        return 2;
     }
 
     const QString screenshot = parser.value(screenshotOption);
@@ -106,16 +128,39 @@ int main(int argc, char** argv) {
             QCoreApplication::exit(saved ? 0 : 1);
         };
         // Queued: the image or error reaches the screen before the window is grabbed.
-        QObject::connect(&window, &le::MainWindow::firstImageShown, &window, grab,
-                         Qt::QueuedConnection);
-        QObject::connect(&window, &le::MainWindow::errorShown, &window, grab, Qt::QueuedConnection);
-        QTimer::singleShot(30000, &window, grab);
+        if (view == QLatin1String("inversion")) {
+            QObject::connect(window.inversionView(), &le::InversionView::inversionFinished, &window,
+                             grab, Qt::QueuedConnection);
+        } else if (view == QLatin1String("autoregressive")) {
+            le::AutoregressiveView* stepper = window.autoregressiveView();
+            // Complete the lower half of a test image, three ways, then grab.
+            stepper->setStartFrom(le::AutoregressiveView::TopHalf);
+            stepper->restart();
+            QObject::connect(
+                stepper, &le::AutoregressiveView::stepShown, &window,
+                [stepper, grab] {
+                    if (stepper->lastStep().done)
+                        QTimer::singleShot(100, stepper, grab);
+                    else if (stepper->lastStep().position < 0 && !stepper->isPlaying())
+                        stepper->runButton()->click();
+                },
+                Qt::QueuedConnection);
+            QObject::connect(stepper, &le::AutoregressiveView::samplingFailed, &window, grab,
+                             Qt::QueuedConnection);
+        } else {
+            QObject::connect(&window, &le::MainWindow::firstImageShown, &window, grab,
+                             Qt::QueuedConnection);
+            QObject::connect(&window, &le::MainWindow::errorShown, &window, grab,
+                             Qt::QueuedConnection);
+        }
+        QTimer::singleShot(view == QLatin1String("map") ? 30000 : 120000, &window, grab);
     }
 
     window.show();
 
     QString checkpoint = parser.value(checkpointOption);
-    if (checkpoint.isEmpty()) checkpoint = findDefaultCheckpoint();
+    if (checkpoint.isEmpty() && !pretrainedDir.isEmpty())
+        checkpoint = QDir(pretrainedDir).filePath(kDefaultCheckpoint);
     if (!checkpoint.isEmpty()) {
         window.openCheckpoint(checkpoint);
     } else {

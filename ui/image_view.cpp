@@ -28,6 +28,12 @@ void ImageView::setPlaceholderText(const QString& text) {
     update();
 }
 
+void ImageView::setHighlight(const QRect& imagePixels) {
+    if (imagePixels == m_highlight) return;
+    m_highlight = imagePixels;
+    update();
+}
+
 QSize ImageView::sizeHint() const {
     return {300, 300};
 }
@@ -62,6 +68,16 @@ void ImageView::paintEvent(QPaintEvent*) {
     } else {
         painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
         painter.drawImage(target, m_image);
+        if (!m_highlight.isEmpty()) {
+            const double sx = double(target.width()) / m_image.width();
+            const double sy = double(target.height()) / m_image.height();
+            const QRectF box(target.left() + m_highlight.left() * sx,
+                             target.top() + m_highlight.top() * sy, m_highlight.width() * sx,
+                             m_highlight.height() * sy);
+            painter.setPen(QPen(QColor(255, 64, 64), 2));
+            painter.setBrush(Qt::NoBrush);
+            painter.drawRect(box.adjusted(-1, -1, 1, 1));
+        }
     }
 
     if (!m_overlay.isEmpty()) {

@@ -22,6 +22,12 @@ public:
     QString overlayText() const { return m_overlay; }
     // Shown centred while there is no image.
     void setPlaceholderText(const QString& text);
+    // A rectangle in image pixels outlined over the image (the position being sampled); an
+    // empty rect clears it.
+    void setHighlight(const QRect& imagePixels);
+    QRect highlight() const { return m_highlight; }
+    // Where the image is drawn, in widget coordinates.
+    QRect imageRect() const;
 
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
@@ -32,9 +38,8 @@ protected:
     void paintEvent(QPaintEvent* event) override;
 
 private:
-    QRect imageRect() const;
-
     QImage m_image;
+    QRect m_highlight;
     QString m_overlay;
     QString m_placeholder;
 };

@@ -1,16 +1,21 @@
 #include "main_window.h"
 
+#include "autoregressive_view.h"
+#include "inversion_view.h"
 #include "latent_map_view.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDragEnterEvent>
+#include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
 #include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -22,16 +27,6 @@ namespace {
 const char* const kGeometryKey = "mainWindow/geometry";
 const char* const kStateKey = "mainWindow/state";
 const char* const kLastDirKey = "mainWindow/lastCheckpointDir";
-
-QString familyTitle(const QString& family) {
-    static const QStringList acronyms = {QStringLiteral("vae"), QStringLiteral("dcgan"),
-                                         QStringLiteral("vqvae")};
-    if (family == QLatin1String("vqvae")) return QStringLiteral("VQ-VAE");
-    if (acronyms.contains(family)) return family.toUpper();
-    if (family == QLatin1String("pixelcnn")) return QStringLiteral("PixelCNN");
-    if (family.isEmpty()) return family;
-    return family.at(0).toUpper() + family.mid(1);
-}
 
 }  // namespace
 
@@ -46,6 +41,18 @@ MainWindow::MainWindow(const QString& device, QWidget* parent)
     m_latentMap = new LatentMapView(m_tabs);
     m_tabs->addTab(m_latentMap, tr("Latent map"));
     m_tabs->setTabToolTip(0, tr("Walk through the model's latent space and watch the decoder."));
+    m_latentMap->setObjectName(QStringLiteral("map"));
+    m_inversion = new InversionView(m_tabs);
+    m_inversion->setObjectName(QStringLiteral("inversion"));
+    m_tabs->addTab(m_inversion, tr("Inversion"));
+    m_tabs->setTabToolTip(1, tr("Invert an image with every model that can, side by side with "
+                                "its error."));
+    m_autoregressive = new AutoregressiveView(m_tabs);
+    m_autoregressive->setObjectName(QStringLiteral("autoregressive"));
+    m_tabs->addTab(m_autoregressive, tr("Autoregressive"));
+    m_tabs->setTabToolTip(2, tr("Watch a PixelCNN or a VQ-VAE prior fill an image position by "
+                                "position, or complete a half-hidden one."));
+    setAcceptDrops(true);
     setCentralWidget(m_tabs);
 
     buildMenus();
@@ -118,7 +125,41 @@ void MainWindow::chooseCheckpoint() {
     if (!path.isEmpty()) openCheckpoint(path);
 }
 
+void MainWindow::setModelDirectories(const QStringList& dirs) {
+    m_modelDirs = dirs;
+    rescanCatalog();
+}
+
+void MainWindow::rescanCatalog() {
+    m_catalog = scanCheckpoints(m_modelDirs, m_openedFiles);
+    m_autoregressive->setCheckpoints(m_catalog);
+    m_inversion->setCheckpoints(m_catalog);
+}
+
+bool MainWindow::showView(const QString& name) {
+    for (int i = 0; i < m_tabs->count(); ++i)
+        if (m_tabs->widget(i)->objectName() == name) {
+            m_tabs->setCurrentIndex(i);
+            return true;
+        }
+    return false;
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    if (event->mimeData()->hasUrls() || event->mimeData()->hasImage())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    m_tabs->setCurrentWidget(m_inversion);
+    QApplication::sendEvent(m_inversion, event);
+}
+
 void MainWindow::openCheckpoint(const QString& path) {
+    if (!m_openedFiles.contains(path)) {
+        m_openedFiles << path;
+        rescanCatalog();
+    }
     m_pendingPath = path;
     m_checkpointDir = QFileInfo(path).absolutePath();
     showMessage(tr("Loading %1 and encoding its test set\u2026").arg(QFileInfo(path).fileName()),

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "engine.h"
+#include "model_catalog.h"
 #include "worker.h"
 
 #include <QMainWindow>
@@ -11,6 +12,8 @@ class QTabWidget;
 
 namespace le {
 
+class AutoregressiveView;
+class InversionView;
 class LatentMapView;
 
 // The application window: tabs (the latent map first), a File menu, and a status bar with the
@@ -31,10 +34,18 @@ public:
     void setCheckpointDirectory(const QString& dir) { m_checkpointDir = dir; }
     // Shows a problem in the status bar (and over the image while no model is loaded).
     void showError(const QString& message);
+    // Folders whose generative checkpoints the views offer (the shipped models, the user's own);
+    // scanned by header now and again whenever a checkpoint is opened.
+    void setModelDirectories(const QStringList& dirs);
+    const QVector<CatalogEntry>& catalog() const { return m_catalog; }
+    // Shows the tab by its name: map, inversion, autoregressive (also used by --view).
+    bool showView(const QString& name);
 
     bool hasModel() const { return m_hasModel; }
     ModelInfo modelInfo() const { return m_info; }
     LatentMapView* latentMapView() const { return m_latentMap; }
+    AutoregressiveView* autoregressiveView() const { return m_autoregressive; }
+    InversionView* inversionView() const { return m_inversion; }
     QTabWidget* tabs() const { return m_tabs; }
     // Everything the status bar says, joined by " | " (for tests and the screenshot mode).
     QString statusText() const;
@@ -48,6 +59,9 @@ signals:
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    // Images dropped anywhere on the window go to the Inversion tab.
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
 
 private:
     void buildMenus();
@@ -56,6 +70,7 @@ private:
     void onModelLoaded(const ModelInfo& info, const LatentMap& map);
     void onDecoded(const DecodeResult& result);
     void showMessage(const QString& text, bool isError);
+    void rescanCatalog();
 
     QString m_device;
     QString m_checkpointDir;
@@ -67,6 +82,11 @@ private:
 
     QTabWidget* m_tabs = nullptr;
     LatentMapView* m_latentMap = nullptr;
+    AutoregressiveView* m_autoregressive = nullptr;
+    InversionView* m_inversion = nullptr;
+    QStringList m_modelDirs;
+    QStringList m_openedFiles;
+    QVector<CatalogEntry> m_catalog;
     QLabel* m_messageLabel = nullptr;
     QLabel* m_modelLabel = nullptr;
     QLabel* m_decodeLabel = nullptr;

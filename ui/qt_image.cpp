@@ -19,4 +19,15 @@ QImage matToQImage(const cv::Mat& mat) {
     return view.copy();  // the Mat's buffer belongs to the worker's result
 }
 
+cv::Mat qImageToMat(const QImage& image) {
+    if (image.isNull()) return {};
+    const bool grey = image.isGrayscale();
+    const QImage converted =
+        image.convertToFormat(grey ? QImage::Format_Grayscale8 : QImage::Format_RGB888);
+    const cv::Mat view(converted.height(), converted.width(), grey ? CV_8UC1 : CV_8UC3,
+                       const_cast<uchar*>(converted.constBits()),
+                       static_cast<size_t>(converted.bytesPerLine()));
+    return view.clone();
+}
+
 }  // namespace le

@@ -1,0 +1,168 @@
+#include "inversion_job.h"
+
+#include "checkpoint.h"
+#include "errors.h"
+#include "image_io.h"
+#include "metrics.h"
+#include "view_data.h"
+#include "vqvae.h"
+
+#include <QElapsedTimer>
+#include <QFileInfo>
+
+#include <cmath>
+
+#include <opencv2/imgproc.hpp>
+
+namespace le {
+
+namespace {
+
+// A colour per code that stays distinct for neighbours: hues spaced by the golden angle.
+cv::Mat colourCodes(const torch::Tensor& codes, int cellSize) {
+    const torch::Tensor c = codes.to(torch::kCPU, torch::kLong).contiguous();
+    const int h = int(c.size(0)), w = int(c.size(1));
+    cv::Mat hsv(h, w, CV_8UC3);
+    const int64_t* data = c.data_ptr<int64_t>();
+    for (int r = 0; r < h; ++r)
+        for (int col = 0; col < w; ++col) {
+            const int64_t code = data[r * w + col];
+            const int hue = int(std::fmod(code * 137.508, 360.0) / 2);  // OpenCV hue is 0..179
+            hsv.at<cv::Vec3b>(r, col) =
+                cv::Vec3b(uchar(hue), uchar(170 + code % 3 * 40), uchar(230 - code % 2 * 50));
+        }
+    cv::Mat rgb, scaled;
+    cv::cvtColor(hsv, rgb, cv::COLOR_HSV2RGB);
+    cv::resize(rgb, scaled, cv::Size(w * cellSize, h * cellSize), 0, 0, cv::INTER_NEAREST);
+    return scaled;
+}
+
+}  // namespace
+
+void registerInversionMetaTypes() {
+    qRegisterMetaType<le::InversionOutcome>();
+}
+
+InversionJob::InversionJob(QObject* parent) : QThread(parent) {
+    registerInversionMetaTypes();
+    setObjectName(QStringLiteral("inversion-job"));
+}
+
+InversionJob::~InversionJob() {
+    m_cancel = true;
+    wait();
+}
+
+quint64 InversionJob::begin(const InversionRequest& request) {
+    m_cancel = true;
+    wait();  // between steps: a GAN step or one encode, milliseconds
+    m_cancel = false;
+    m_request = request;
+    m_request.image = request.image.clone();
+    const quint64 generation = ++m_generation;
+    start(QThread::LowPriority);
+    return generation;
+}
+
+void InversionJob::cancel() {
+    m_cancel = true;
+}
+
+QString InversionJob::methodFor(const Capabilities& capabilities, const QString& family) {
+    if (capabilities.codeGrid) return QStringLiteral("code grid");
+    if (family == QLatin1String("glow")) return QStringLiteral("exact flow");
+    if (capabilities.inversionByOptimisation) return QStringLiteral("optimisation");
+    if (capabilities.encode && capabilities.decode) return QStringLiteral("encoder");
+    return {};
+}
+
+cv::Mat InversionJob::errorHeatMap(const cv::Mat& a, const cv::Mat& b) {
+    cv::Mat diff;
+    cv::absdiff(a, b, diff);
+    if (diff.channels() == 3) cv::cvtColor(diff, diff, cv::COLOR_RGB2GRAY);
+    // Stretch: an error of a quarter of the range is already full heat.
+    cv::Mat stretched;
+    diff.convertTo(stretched, CV_8U, 4.0);
+    cv::Mat bgr, rgb;
+    cv::applyColorMap(stretched, bgr, cv::COLORMAP_INFERNO);
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    return rgb;
+}
+
+void InversionJob::run() {
+    const quint64 generation = m_generation;
+    const InversionRequest request = m_request;
+    for (int i = 0; i < request.checkpoints.size(); ++i) {
+        if (m_cancel) break;
+        const InversionOutcome result = invertOne(request.checkpoints[i], request, i, generation);
+        emit outcome(generation, i, result);
+    }
+    emit jobFinished(generation, m_cancel.load());
+}
+
+InversionOutcome InversionJob::invertOne(const QString& path, const InversionRequest& request,
+                                         int modelIndex, quint64 generation) {
+    InversionOutcome out;
+    out.checkpointPath = path;
+    QElapsedTimer timer;
+    try {
+        torch::Device device = torch::kCPU;
+        try {
+            device = parseDevice(request.device.toStdString());
+        } catch (const ModelError& e) {
+            throw DataError(e.what());
+        }
+        LoadedCheckpoint loaded = loadCheckpoint(path, device);
+        GenerativeModel& model = *loaded.model;
+        out.family = QString::fromStdString(model.family());
+        out.method = methodFor(model.capabilities(), out.family);
+        if (out.method.isEmpty())
+            throw DataError(QStringLiteral("%1: a %2 model has no way to invert an image")
+                                .arg(QFileInfo(path).fileName(), out.family)
+                                .toStdString());
+        model.train(false);
+        const torch::Tensor x = matForModel(request.image, model.imageShape()).to(device);
+        out.input = tensorToMat(x[0]);
+        out.inputSharpness = meanSharpness(x.cpu());
+
+        timer.start();
+        torch::Tensor reconstruction;
+        if (out.method == QLatin1String("optimisation")) {
+            InversionOptions options;
+            options.steps = std::max(1, request.optimisationSteps);
+            options.starts = std::max(0, request.starts);
+            options.seed = request.seed;
+            InversionResult result =
+                model.invert(x, options, [&](int64_t step, int64_t total, double bestError) {
+                    emit progress(generation, modelIndex, step, total, bestError);
+                    return !m_cancel.load();
+                });
+            reconstruction = result.image;
+            out.steps = result.steps;
+            out.cancelled = result.cancelled;
+        } else {
+            torch::NoGradGuard noGrad;
+            if (auto* vqvae = dynamic_cast<VqVae*>(&model)) {
+                const torch::Tensor codes = vqvae->encodeCodes(x);
+                reconstruction = vqvae->decodeCodes(codes);
+                out.codeGrid = colourCodes(
+                    codes[0], int(model.imageShape().height / vqvae->options().gridHeight()));
+            } else {
+                reconstruction = model.decode(model.encode(x));
+            }
+            emit progress(generation, modelIndex, 1, 1, 0.0);
+        }
+        out.ms = timer.nsecsElapsed() / 1e6;
+        torch::NoGradGuard noGrad;
+        reconstruction = reconstruction.detach().to(torch::kCPU);
+        out.reconstruction = tensorToMat(reconstruction[0]);
+        out.mse = reconstructionMse(x.cpu(), reconstruction);
+        out.sharpness = meanSharpness(reconstruction);
+        out.errorMap = errorHeatMap(out.input, out.reconstruction);
+    } catch (const std::exception& e) {
+        out.error = QString::fromUtf8(e.what());
+    }
+    return out;
+}
+
+}  // namespace le
