@@ -26,6 +26,8 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <optional>
+#include <sstream>
 
 namespace {
 
@@ -48,7 +50,7 @@ const char* const kUsage =
     "  datasets                          list the built-in datasets\n"
     "  train --model vae --dataset D --steps N|--epochs E --out CKPT\n"
     "        [--arch conv|mlp] [--latent N] [--beta B] [--batch B] [--lr LR] [--seed S]\n"
-    "        [--set KEY=VALUE]... [--run-dir DIR] [--device auto|cpu|cuda]\n"
+    "        [--set KEY=VALUE]... [--init CKPT] [--run-dir DIR] [--device auto|cpu|cuda]\n"
     "  train-classifier --dataset D --steps N --out FILE [--seed S] [--batch B] [--lr LR]\n"
     "  train-encoder --checkpoint CKPT --steps N [--out CKPT2] [--batch B] [--seed S]   (dcgan)\n"
     "  eval --checkpoint CKPT [--split test|train] [--images N] [--samples N] [--seed S]\n"
@@ -201,7 +203,8 @@ int cmdTrain(const QStringList& arguments) {
                           opt("run-dir", "Run folder.", "dir"),
                           opt("snapshot-every", "Sample grid period.", "n"),
                           opt("eval-every", "Held-out evaluation period.", "n"),
-                          opt("set", "A family config key, KEY=VALUE (repeatable).", "key=value")});
+                          opt("set", "A family config key, KEY=VALUE (repeatable).", "key=value"),
+                          opt("init", "Start from this checkpoint's weights (fine-tune).", "file")});
     const QString family = args.required("model");
     const QString datasetName = args.required("dataset");
     const QString out = args.required("out");
@@ -211,7 +214,10 @@ int cmdTrain(const QStringList& arguments) {
     const quint64 seed = quint64(args.integer("seed", 1, 0, std::numeric_limits<qint64>::max()));
     const torch::Device device = args.device();
 
-    ModelConfig config;
+    // Fine-tuning starts from the checkpoint's config and weights; options given here override.
+    std::optional<LoadedCheckpoint> start;
+    if (args.has("init")) start = loadCheckpoint(args.text("init"), device, family);
+    ModelConfig config = start ? start->header.config : ModelConfig();
     for (const QString key : {"arch", "latent", "beta", "hidden", "lr"})
         if (args.has(key)) config.set(key.toStdString(), args.text(key).toStdString());
     for (const QString& pair : args.parser.values("set")) {
@@ -222,8 +228,19 @@ int cmdTrain(const QStringList& arguments) {
 
     torch::manual_seed(seed);
     Dataset data = loadTrainingData(datasetName, ImageShape{3, 32, 32});
+    if (start && start->header.shape != data.shape)
+        throw DataError(QStringLiteral("%1 was trained on %2 images, dataset %3 has %4")
+                            .arg(args.text("init"),
+                                 QString::fromStdString(start->header.shape.toString()),
+                                 datasetName, QString::fromStdString(data.shape.toString()))
+                            .toStdString());
     writeImageShape(config, data.shape);
     auto model = ModelRegistry::instance().create(family.toStdString(), config, device);
+    if (start) {
+        std::stringstream weights;
+        start->model->saveWeights(weights);
+        model->loadWeights(weights);
+    }
 
     TrainOptions options;
     options.batchSize = batch;

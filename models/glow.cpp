@@ -192,8 +192,13 @@ torch::Tensor FlowStepImpl::forward(const torch::Tensor& x, torch::Tensor& logde
     return m_coupling->forward(h, logdet);
 }
 
+// Real data never comes near the bound; a latent far out in a tail can, when a coupling's scale
+// is small and its inverse divides by it: step after step the values overflow to inf and then
+// NaN. Held at the bound, such a sample stays a (saturated) image.
 torch::Tensor FlowStepImpl::reverse(const torch::Tensor& y) {
-    return m_actNorm->reverse(m_invConv->reverse(m_coupling->reverse(y)));
+    constexpr double kReverseBound = 1e4;
+    return m_actNorm->reverse(m_invConv->reverse(m_coupling->reverse(y)))
+        .clamp(-kReverseBound, kReverseBound);
 }
 
 // ---- the flow --------------------------------------------------------------------------------

@@ -242,6 +242,66 @@ private slots:
             QJsonDocument::fromJson(r.out).object()["method"].toString().contains("encoder start"));
     }
 
+    // Every family trains, samples and evaluates from the CLI; families without an encoder or an
+    // optimiser refuse invert with exit 3.
+    void everyFamilyTrainsSamplesAndEvaluates_data() {
+        QTest::addColumn<QString>("family");
+        QTest::addColumn<QStringList>("config");
+        QTest::addColumn<bool>("canInvert");
+        QTest::newRow("glow") << "glow" << QStringList{"--set", "steps=1", "--set", "hidden=8"}
+                              << true;
+        QTest::newRow("pixelcnn") << "pixelcnn"
+                                  << QStringList{"--set", "layers=2", "--set", "hidden=8"} << false;
+        QTest::newRow("vqvae") << "vqvae"
+                               << QStringList{"--set", "hidden=8",       "--set", "ae_steps=2",
+                                              "--set", "prior_layers=2", "--set", "prior_hidden=8"}
+                               << true;
+    }
+    void everyFamilyTrainsSamplesAndEvaluates() {
+        QFETCH(QString, family);
+        QFETCH(QStringList, config);
+        QFETCH(bool, canInvert);
+        const QString ckpt = path(family + ".lec");
+        Run r = cli(QStringList{"train", "--model", family, "--dataset", "fashion-mnist", "--steps",
+                                "4", "--batch", "8", "--out", ckpt, "--json"} +
+                    config);
+        QVERIFY2(r.code == 0, r.err.constData());
+        r = cli({"sample", "--checkpoint", ckpt, "--count", "2", "--out", path(family + "_s.png"),
+                 "--temperature", "0.8"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        QCOMPARE(cv::imread(path(family + "_s.png").toStdString()).cols, 2 * 28 + 3);
+        r = cli({"eval", "--checkpoint", ckpt, "--images", "50", "--samples", "4", "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject metrics = QJsonDocument::fromJson(r.out).object()["metrics"].toObject();
+        QVERIFY2(metrics["bpd"].toDouble() > 0.5, r.out.constData());
+        QVERIFY(metrics.contains("sample_sharpness_rel"));
+        r = cli({"invert", "--checkpoint", ckpt, "--image", path("a.png"), "--out",
+                 path(family + "_inv.png")});
+        QVERIFY2(r.code == (canInvert ? 0 : 3), r.err.constData());
+        if (!canInvert) QVERIFY2(r.err.contains("cannot"), r.err.constData());
+    }
+
+    void trainInitFineTunesACheckpoint() {
+        Run r = cli({"train", "--model", "vae", "--dataset", "fashion-mnist", "--steps", "2",
+                     "--batch", "8", "--init", path("vae.lec"), "--lr", "1e-4", "--out",
+                     path("vae_tuned.lec"), "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        r = cli({"info", "--checkpoint", path("vae_tuned.lec"), "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        // The config comes from the checkpoint (latent 4), the learning rate from the command.
+        const QJsonObject config = QJsonDocument::fromJson(r.out).object()["config"].toObject();
+        QCOMPARE(config["latent"].toString(), QString("4"));
+        QCOMPARE(config["lr"].toString().toDouble(), 1e-4);
+        r = cli({"train", "--model", "dcgan", "--dataset", "fashion-mnist", "--steps", "2",
+                 "--init", path("vae.lec"), "--out", path("x.lec")});
+        QCOMPARE(r.code, 3);
+        QVERIFY2(r.err.contains("not a dcgan"), r.err.constData());
+        r = cli({"train", "--model", "vae", "--dataset", "faces", "--steps", "2", "--init",
+                 path("vae.lec"), "--out", path("x.lec")});
+        QCOMPARE(r.code, 3);
+        QVERIFY2(r.err.contains("1x28x28"), r.err.constData());
+    }
+
     void sampleEncodeDecodeInterpolateWriteFiles() {
         Run r = cli(
             {"sample", "--checkpoint", path("vae.lec"), "--count", "9", "--out", path("s.png")});
