@@ -38,6 +38,7 @@ namespace le {
 namespace {
 
 const char* const kLastImageKey = "inversion/lastImage";
+constexpr int kMaxRows = 64;  // the stretch row below every model's row
 
 ImageView* smallView(QWidget* parent, const QString& tip) {
     auto* view = new ImageView(parent);
@@ -170,6 +171,9 @@ QWidget* InversionView::buildResults() {
         auto* label = new QLabel(QStringLiteral("<b>%1</b>").arg(headers[c]), inner);
         m_grid->addWidget(label, 0, c);
     }
+    // Rows stay packed at the top left however tall or wide the tab is.
+    m_grid->setRowStretch(kMaxRows, 1);
+    m_grid->setColumnStretch(headers.size(), 1);
     scroll->setWidget(inner);
     return scroll;
 }
