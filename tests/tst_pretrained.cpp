@@ -1,5 +1,7 @@
 #include "checkpoint.h"
+#include "classification.h"
 #include "engine.h"
+#include "metrics.h"
 #include "trainer.h"
 
 #include <QDir>
@@ -47,6 +49,55 @@ private slots:
                      qPrintable(QString("%1: %2 now, %3 recorded").arg(key).arg(is).arg(was)));
         }
     }
+
+    // The bars for the shipped Fashion-MNIST models, and the lecture's claims about
+    // blur and sharpness, measured here as `eval` measures them (same seeds, 1000 samples).
+    void shippedFashionModelsMeetTheBars() {
+        const QDir dir(pretrainedDir());
+        for (const char* family : {"vae", "dcgan", "glow", "pixelcnn", "vqvae"})
+            if (!dir.exists(QStringLiteral("%1_fashion-mnist.lec").arg(family)))
+                QSKIP(qPrintable(QStringLiteral("no shipped %1_fashion-mnist.lec").arg(family)));
+        auto load = [&](const char* family) {
+            return loadCheckpoint(dir.filePath(QStringLiteral("%1_fashion-mnist.lec").arg(family)));
+        };
+        const Dataset data = loadDatasetByName("fashion-mnist", false, 0, 2000, {1, 28, 28});
+        const torch::Tensor real = data.test.images.slice(0, 0, kSamples);
+        const double dataSharpness = meanSharpness(real);
+        LoadedClassifier judge = loadClassifierCheckpoint(shippedClassifierPath("fashion-mnist"));
+        torch::NoGradGuard noGrad;
+
+        LoadedCheckpoint vae = load("vae"), gan = load("dcgan"), vq = load("vqvae");
+        const torch::Tensor vaeSamples = vae.model->sample(kSamples, 1.0, 1).clamp(-1, 1);
+        const torch::Tensor ganSamples = gan.model->sample(kSamples, 1.0, 1).clamp(-1, 1);
+        const double vaeSharp = meanSharpness(vaeSamples), ganSharp = meanSharpness(ganSamples);
+        const double vaeFd = classifierFrechetDistance(*judge.classifier, vaeSamples, real);
+        const double ganFd = classifierFrechetDistance(*judge.classifier, ganSamples, real);
+        qInfo("sample sharpness / data: vae %.3f, dcgan %.3f; classifier_fd: vae %.1f, dcgan %.1f",
+              vaeSharp / dataSharpness, ganSharp / dataSharpness, vaeFd, ganFd);
+        QVERIFY2(ganSharp >= 1.5 * vaeSharp, "GAN samples at least 1.5x as sharp as VAE samples");
+        QVERIFY2(ganFd < vaeFd, "the GAN's classifier_fd below the VAE's");
+        QVERIFY2(vaeSharp <= 0.5 * dataSharpness, "VAE samples at most half as sharp as data");
+
+        const torch::Tensor vaeRecon = vae.model->decode(vae.model->encode(real)).clamp(-1, 1);
+        const torch::Tensor vqRecon = vq.model->decode(vq.model->encode(real)).clamp(-1, 1);
+        const double vaeMse = reconstructionMse(real, vaeRecon);
+        const double vqMse = reconstructionMse(real, vqRecon);
+        qInfo("reconstructions: vae mse %.4f sharpness %.3f; vqvae mse %.4f sharpness %.3f",
+              vaeMse, meanSharpness(vaeRecon) / dataSharpness, vqMse,
+              meanSharpness(vqRecon) / dataSharpness);
+        QVERIFY2(meanSharpness(vqRecon) > meanSharpness(vaeRecon),
+                 "VQ-VAE reconstructions sharper than the VAE's");
+        QVERIFY2(vqMse <= vaeMse * 1.1, "at a similar reconstruction error or better");
+
+        const double glowBpd = load("glow").header.metrics.value("bpd").toDouble();
+        const double pixelBpd = load("pixelcnn").header.metrics.value("bpd").toDouble();
+        qInfo("held-out bits/dim: glow %.3f, pixelcnn %.3f", glowBpd, pixelBpd);
+        QVERIFY2(glowBpd <= 3.6, qPrintable(QString::number(glowBpd)));
+        QVERIFY2(pixelBpd <= 3.4, qPrintable(QString::number(pixelBpd)));
+    }
+
+private:
+    static constexpr int64_t kSamples = 1000;
 };
 
 QTEST_GUILESS_MAIN(TestPretrained)
