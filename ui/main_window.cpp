@@ -1,6 +1,7 @@
 #include "main_window.h"
 
 #include "autoregressive_view.h"
+#include "interpolation_view.h"
 #include "inversion_view.h"
 #include "latent_map_view.h"
 
@@ -47,11 +48,17 @@ MainWindow::MainWindow(const QString& device, QWidget* parent)
     m_tabs->addTab(m_inversion, tr("Inversion"));
     m_tabs->setTabToolTip(1, tr("Invert an image with every model that can, side by side with "
                                 "its error."));
+    m_interpolation = new InterpolationView(m_tabs);
+    m_interpolation->setObjectName(QStringLiteral("interpolation"));
+    m_tabs->addTab(m_interpolation, tr("Interpolation"));
+    m_tabs->setTabToolTip(m_tabs->count() - 1,
+                          tr("Walk from one image to another through each model's latent space."));
     m_autoregressive = new AutoregressiveView(m_tabs);
     m_autoregressive->setObjectName(QStringLiteral("autoregressive"));
     m_tabs->addTab(m_autoregressive, tr("Autoregressive"));
-    m_tabs->setTabToolTip(2, tr("Watch a PixelCNN or a VQ-VAE prior fill an image position by "
-                                "position, or complete a half-hidden one."));
+    m_tabs->setTabToolTip(m_tabs->count() - 1,
+                          tr("Watch a PixelCNN or a VQ-VAE prior fill an image position by "
+                             "position, or complete a half-hidden one."));
     setAcceptDrops(true);
     setCentralWidget(m_tabs);
 
@@ -134,6 +141,7 @@ void MainWindow::rescanCatalog() {
     m_catalog = scanCheckpoints(m_modelDirs, m_openedFiles);
     m_autoregressive->setCheckpoints(m_catalog);
     m_inversion->setCheckpoints(m_catalog);
+    m_interpolation->setCheckpoints(m_catalog);
 }
 
 bool MainWindow::showView(const QString& name) {

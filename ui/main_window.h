@@ -13,6 +13,7 @@ class QTabWidget;
 namespace le {
 
 class AutoregressiveView;
+class InterpolationView;
 class InversionView;
 class LatentMapView;
 
@@ -46,6 +47,7 @@ public:
     LatentMapView* latentMapView() const { return m_latentMap; }
     AutoregressiveView* autoregressiveView() const { return m_autoregressive; }
     InversionView* inversionView() const { return m_inversion; }
+    InterpolationView* interpolationView() const { return m_interpolation; }
     QTabWidget* tabs() const { return m_tabs; }
     // Everything the status bar says, joined by " | " (for tests and the screenshot mode).
     QString statusText() const;
@@ -84,6 +86,7 @@ private:
     LatentMapView* m_latentMap = nullptr;
     AutoregressiveView* m_autoregressive = nullptr;
     InversionView* m_inversion = nullptr;
+    InterpolationView* m_interpolation = nullptr;
     QStringList m_modelDirs;
     QStringList m_openedFiles;
     QVector<CatalogEntry> m_catalog;
