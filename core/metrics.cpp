@@ -6,6 +6,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 namespace le {
@@ -67,6 +68,45 @@ double meanSharpness(const torch::Tensor& images) {
         sum += stddev[0] * stddev[0];
     }
     return cpu.size(0) > 0 ? sum / double(cpu.size(0)) : 0.0;
+}
+
+std::vector<double> radialPowerSpectrum(const torch::Tensor& images) {
+    torch::NoGradGuard noGrad;
+    torch::Tensor grey = images.detach().to(torch::kCPU, torch::kDouble);
+    if (grey.dim() == 3) grey = grey.unsqueeze(0);
+    if (grey.dim() != 4 || grey.size(0) == 0)
+        throw DataError("power spectrum: expects a non-empty N×C×H×W batch");
+    grey = grey.mean(1);
+    grey = grey - grey.mean({1, 2}, /*keepdim=*/true);
+    const int64_t h = grey.size(1), w = grey.size(2);
+    const torch::Tensor power =
+        torch::fft::fftshift(torch::fft::fft2(grey), {1, 2}).abs().pow(2).mean(0).contiguous();
+    const int64_t bins = std::min(h, w) / 2 + 1;
+    std::vector<double> sum(size_t(bins), 0.0);
+    std::vector<int64_t> count(size_t(bins), 0);
+    const double* p = power.data_ptr<double>();
+    for (int64_t y = 0; y < h; ++y)
+        for (int64_t x = 0; x < w; ++x) {
+            const double dy = double(y - h / 2), dx = double(x - w / 2);
+            const auto r = int64_t(std::lround(std::sqrt(dy * dy + dx * dx)));
+            if (r >= bins) continue;  // the corners beyond the inscribed circle
+            sum[size_t(r)] += p[y * w + x];
+            ++count[size_t(r)];
+        }
+    for (size_t r = 0; r < sum.size(); ++r)
+        if (count[r] > 0) sum[r] /= double(count[r]);
+    return sum;
+}
+
+double highFrequencyShare(const std::vector<double>& spectrum) {
+    if (spectrum.size() < 3) return 0.0;
+    const size_t half = (spectrum.size() - 1) / 2;
+    double total = 0, high = 0;
+    for (size_t r = 1; r < spectrum.size(); ++r) {
+        total += spectrum[r];
+        if (r > half) high += spectrum[r];
+    }
+    return total > 0 ? high / total : 0.0;
 }
 
 double reconstructionMse(const torch::Tensor& original, const torch::Tensor& reconstruction) {

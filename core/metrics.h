@@ -4,11 +4,23 @@
 
 #include <torch/torch.h>
 
+#include <vector>
+
 namespace le {
 
 // Mean over images of the variance of the Laplacian (OpenCV, 3×3 kernel) on the 8-bit grey
 // image: the standard blur measure; a blurry image has little high-frequency content.
 double meanSharpness(const torch::Tensor& images);  // N×C×H×W in [-1, 1]
+
+// Radially averaged power spectrum of the grey images (N×C×H×W in [-1, 1], channels averaged),
+// each image's mean removed first so that the DC term does not swamp the rest: element r is the
+// mean |FFT|² over frequencies whose distance from DC rounds to r, averaged over images, for
+// r = 0 .. min(H, W)/2. Blur shows as a spectrum falling faster towards high r.
+std::vector<double> radialPowerSpectrum(const torch::Tensor& images);
+
+// The share of a spectrum's power (r >= 1) at radii above half the highest: the high-frequency
+// energy. 0 for a spectrum with no power.
+double highFrequencyShare(const std::vector<double>& spectrum);
 
 // Mean squared error per pixel on the [-1, 1] scale.
 double reconstructionMse(const torch::Tensor& original, const torch::Tensor& reconstruction);

@@ -1,6 +1,7 @@
 #include "main_window.h"
 
 #include "autoregressive_view.h"
+#include "compare_view.h"
 #include "interpolation_view.h"
 #include "inversion_view.h"
 #include "latent_map_view.h"
@@ -59,6 +60,12 @@ MainWindow::MainWindow(const QString& device, QWidget* parent)
     m_tabs->setTabToolTip(m_tabs->count() - 1,
                           tr("Watch a PixelCNN or a VQ-VAE prior fill an image position by "
                              "position, or complete a half-hidden one."));
+    m_compare = new CompareView(m_tabs);
+    m_compare->setObjectName(QStringLiteral("compare"));
+    m_tabs->addTab(m_compare, tr("Compare"));
+    m_tabs->setTabToolTip(m_tabs->count() - 1,
+                          tr("Blurrier or sharper: every model's samples against the data, in "
+                             "numbers and spectra."));
     setAcceptDrops(true);
     setCentralWidget(m_tabs);
 
@@ -142,6 +149,7 @@ void MainWindow::rescanCatalog() {
     m_autoregressive->setCheckpoints(m_catalog);
     m_inversion->setCheckpoints(m_catalog);
     m_interpolation->setCheckpoints(m_catalog);
+    m_compare->setCheckpoints(m_catalog);
 }
 
 bool MainWindow::showView(const QString& name) {

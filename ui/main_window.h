@@ -13,6 +13,7 @@ class QTabWidget;
 namespace le {
 
 class AutoregressiveView;
+class CompareView;
 class InterpolationView;
 class InversionView;
 class LatentMapView;
@@ -48,6 +49,7 @@ public:
     AutoregressiveView* autoregressiveView() const { return m_autoregressive; }
     InversionView* inversionView() const { return m_inversion; }
     InterpolationView* interpolationView() const { return m_interpolation; }
+    CompareView* compareView() const { return m_compare; }
     QTabWidget* tabs() const { return m_tabs; }
     // Everything the status bar says, joined by " | " (for tests and the screenshot mode).
     QString statusText() const;
@@ -87,6 +89,7 @@ private:
     AutoregressiveView* m_autoregressive = nullptr;
     InversionView* m_inversion = nullptr;
     InterpolationView* m_interpolation = nullptr;
+    CompareView* m_compare = nullptr;
     QStringList m_modelDirs;
     QStringList m_openedFiles;
     QVector<CatalogEntry> m_catalog;
