@@ -2,6 +2,8 @@
 // --screenshot renders the window once the first image is shown, for docs and smoke tests.
 
 #include "autoregressive_view.h"
+#include "compare_view.h"
+#include "interpolation_view.h"
 #include "inversion_view.h"
 #include "main_window.h"
 #include "threads.h"
@@ -13,6 +15,7 @@
 #include <QPixmap>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QStandardPaths>
 #include <QTimer>
 
 #include <cstdio>
@@ -78,9 +81,10 @@ int main(int argc, char** argv) {
         QStringLiteral("FILE"));
     const QCommandLineOption viewOption(
         QStringLiteral("view"),
-        QStringLiteral("The tab to show first (and to render with --screenshot): map, inversion "
-                       "or autoregressive."),
-        QStringLiteral("map|inversion|autoregressive"), QStringLiteral("map"));
+        QStringLiteral("The tab to show first (and to render with --screenshot): map, inversion, "
+                       "interpolation, autoregressive, compare or training."),
+        QStringLiteral("map|inversion|interpolation|autoregressive|compare|training"),
+        QStringLiteral("map"));
     parser.addOptions(
         {checkpointOption, deviceOption, dataDirOption, screenshotOption, viewOption});
     parser.process(app);
@@ -97,20 +101,23 @@ int main(int argc, char** argv) {
     const QString pretrainedDir = findPretrainedDir();
     QStringList modelDirs;
     if (!pretrainedDir.isEmpty()) modelDirs << pretrainedDir;
-    // TODO: route runs and caches to --data-dir once the GUI trains; for now it is where the
-    // Open dialog looks.
-    if (parser.isSet(dataDirOption)) {
-        const QDir dataDir(parser.value(dataDirOption));
-        window.setCheckpointDirectory(dataDir.exists(QStringLiteral("checkpoints"))
-                                          ? dataDir.filePath(QStringLiteral("checkpoints"))
-                                          : dataDir.absolutePath());
-        modelDirs << dataDir.filePath(QStringLiteral("checkpoints"));
-    }
+    // The user's folder: runs (and their checkpoints) and checkpoints/ for files of their own.
+    const QString dataDir = parser.isSet(dataDirOption)
+                                ? QDir(parser.value(dataDirOption)).absolutePath()
+                                : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    if (parser.isSet(dataDirOption))
+        window.setCheckpointDirectory(QDir(dataDir).exists(QStringLiteral("checkpoints"))
+                                          ? QDir(dataDir).filePath(QStringLiteral("checkpoints"))
+                                          : dataDir);
+    modelDirs << QDir(dataDir).filePath(QStringLiteral("checkpoints"));
     window.setModelDirectories(modelDirs);
+    if (!dataDir.isEmpty()) window.setDataDirectory(dataDir);
     const QString view = parser.value(viewOption);
-    if (!window.showView(view)) {
+    // Without --view the window opens on the tab it showed last.
+    if ((parser.isSet(viewOption) || parser.isSet(screenshotOption)) && !window.showView(view)) {
         std::fprintf(stderr,
-                     "latent-explorer: --view must be map, inversion or autoregressive, not %s\n",
+                     "latent-explorer: --view must be map, inversion, interpolation, "
+                     "autoregressive, compare or training, not %s\n",
                      qPrintable(view));
         return 2;
     }
@@ -147,13 +154,23 @@ int main(int argc, char** argv) {
                 Qt::QueuedConnection);
             QObject::connect(stepper, &le::AutoregressiveView::samplingFailed, &window, grab,
                              Qt::QueuedConnection);
+        } else if (view == QLatin1String("interpolation")) {
+            QObject::connect(window.interpolationView(),
+                             &le::InterpolationView::interpolationFinished, &window, grab,
+                             Qt::QueuedConnection);
+        } else if (view == QLatin1String("compare")) {
+            window.compareView()->compare();
+            QObject::connect(window.compareView(), &le::CompareView::comparisonFinished, &window,
+                             grab, Qt::QueuedConnection);
+        } else if (view == QLatin1String("training")) {
+            QTimer::singleShot(1500, &window, grab);  // the runs on disk, listed and drawn
         } else {
             QObject::connect(&window, &le::MainWindow::firstImageShown, &window, grab,
                              Qt::QueuedConnection);
             QObject::connect(&window, &le::MainWindow::errorShown, &window, grab,
                              Qt::QueuedConnection);
         }
-        QTimer::singleShot(view == QLatin1String("map") ? 30000 : 120000, &window, grab);
+        QTimer::singleShot(view == QLatin1String("map") ? 30000 : 300000, &window, grab);
     }
 
     window.show();

@@ -66,7 +66,13 @@ void TestMainWindow::startsWithoutAModel() {
     QVERIFY(!window.hasModel());
     QCOMPARE(window.tabs()->tabText(0), QStringLiteral("Latent map"));
     QCOMPARE(window.tabs()->tabText(1), QStringLiteral("Inversion"));
-    QCOMPARE(window.tabs()->tabText(2), QStringLiteral("Autoregressive"));
+    QCOMPARE(window.tabs()->tabText(2), QStringLiteral("Interpolation"));
+    QCOMPARE(window.tabs()->tabText(3), QStringLiteral("Autoregressive"));
+    QCOMPARE(window.tabs()->tabText(4), QStringLiteral("Compare"));
+    QCOMPARE(window.tabs()->tabText(5), QStringLiteral("Training"));
+    for (const char* name : {"map", "inversion", "interpolation", "autoregressive", "compare",
+                             "training"})
+        QVERIFY2(window.showView(QString::fromLatin1(name)), name);
     QVERIFY(window.minimumWidth() >= 1000);
     QVERIFY(window.latentMapView()->currentImage().isNull());
 }

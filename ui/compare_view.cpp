@@ -50,6 +50,13 @@ QString cell(double value, int decimals, const QString& suffix = {}) {
                              : QString::number(value, 'f', decimals) + suffix;
 }
 
+bool sameModels(const QVector<CatalogEntry>& a, const QVector<CatalogEntry>& b) {
+    if (a.size() != b.size()) return false;
+    for (int i = 0; i < a.size(); ++i)
+        if (a[i].path != b[i].path) return false;
+    return true;
+}
+
 }  // namespace
 
 CompareView::CompareView(QWidget* parent) : QWidget(parent) {
@@ -232,7 +239,8 @@ void CompareView::setCheckpoints(const QVector<CatalogEntry>& entries) {
     m_dataset->addItems(datasets);
     const int keep = m_dataset->findText(current);
     m_dataset->setCurrentIndex(keep >= 0 ? keep : 0);
-    rebuildColumns();
+    // A rescan that changes nothing here keeps the results (and a comparison in progress).
+    if (!sameModels(comparedModels(), m_models) || m_rows.empty()) rebuildColumns();
 }
 
 QVector<CatalogEntry> CompareView::comparedModels() const {

@@ -49,6 +49,13 @@ QString preferredDataset(const QStringList& datasets) {
     return datasets.value(0);
 }
 
+bool sameModels(const QVector<CatalogEntry>& a, const QVector<CatalogEntry>& b) {
+    if (a.size() != b.size()) return false;
+    for (int i = 0; i < a.size(); ++i)
+        if (a[i].path != b[i].path) return false;
+    return true;
+}
+
 }  // namespace
 
 InterpolationView::InterpolationView(QWidget* parent) : QWidget(parent) {
@@ -243,7 +250,8 @@ void InterpolationView::setCheckpoints(const QVector<CatalogEntry>& entries) {
     m_dataset->addItems(datasets);
     const int keep = m_dataset->findText(current);
     m_dataset->setCurrentIndex(keep >= 0 ? keep : m_dataset->findText(preferredDataset(datasets)));
-    rebuildRows();
+    // A rescan that changes nothing here keeps the strips (and a run in progress).
+    if (!sameModels(interpolatingModels(), m_models)) rebuildRows();
     if (m_ends[0].image.empty() && m_ends[1].image.empty()) loadDefaultEndpoints();
     updateButtons();
 }

@@ -5,10 +5,12 @@
 #include "interpolation_view.h"
 #include "inversion_view.h"
 #include "latent_map_view.h"
+#include "training_view.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
@@ -29,6 +31,8 @@ namespace {
 const char* const kGeometryKey = "mainWindow/geometry";
 const char* const kStateKey = "mainWindow/state";
 const char* const kLastDirKey = "mainWindow/lastCheckpointDir";
+const char* const kOpenedFilesKey = "mainWindow/openedCheckpoints";
+const char* const kTabKey = "mainWindow/tab";
 
 }  // namespace
 
@@ -66,6 +70,20 @@ MainWindow::MainWindow(const QString& device, QWidget* parent)
     m_tabs->setTabToolTip(m_tabs->count() - 1,
                           tr("Blurrier or sharper: every model's samples against the data, in "
                              "numbers and spectra."));
+    m_training = new TrainingView(m_tabs);
+    m_training->setObjectName(QStringLiteral("training"));
+    m_tabs->addTab(m_training, tr("Training"));
+    m_tabs->setTabToolTip(m_tabs->count() - 1,
+                          tr("Train a model in the background and watch its losses and samples."));
+    connect(m_training, &TrainingView::checkpointAvailable, this,
+            [this](const QString& path, bool open) {
+                if (open) {
+                    openCheckpoint(path);
+                    m_tabs->setCurrentWidget(m_latentMap);
+                } else {
+                    rescanCatalog();
+                }
+            });
     setAcceptDrops(true);
     setCentralWidget(m_tabs);
 
@@ -87,6 +105,9 @@ MainWindow::MainWindow(const QString& device, QWidget* parent)
     if (!restoreGeometry(settings.value(kGeometryKey).toByteArray())) resize(1180, 720);
     restoreState(settings.value(kStateKey).toByteArray());
     m_checkpointDir = settings.value(kLastDirKey).toString();
+    for (const QString& path : settings.value(kOpenedFilesKey).toStringList())
+        if (QFileInfo(path).isFile()) m_openedFiles << path;
+    m_tabs->setCurrentIndex(settings.value(kTabKey, 0).toInt());
 }
 
 MainWindow::~MainWindow() = default;
@@ -144,8 +165,13 @@ void MainWindow::setModelDirectories(const QStringList& dirs) {
     rescanCatalog();
 }
 
+void MainWindow::setDataDirectory(const QString& dir) {
+    m_training->setRunsDirectory(QDir(dir).filePath(QStringLiteral("runs")));
+    rescanCatalog();
+}
+
 void MainWindow::rescanCatalog() {
-    m_catalog = scanCheckpoints(m_modelDirs, m_openedFiles);
+    m_catalog = scanCheckpoints(m_modelDirs, m_openedFiles + m_training->runCheckpoints());
     m_autoregressive->setCheckpoints(m_catalog);
     m_inversion->setCheckpoints(m_catalog);
     m_interpolation->setCheckpoints(m_catalog);
@@ -248,6 +274,8 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     settings.setValue(kGeometryKey, saveGeometry());
     settings.setValue(kStateKey, saveState());
     if (!m_checkpointDir.isEmpty()) settings.setValue(kLastDirKey, m_checkpointDir);
+    settings.setValue(kOpenedFilesKey, m_openedFiles);
+    settings.setValue(kTabKey, m_tabs->currentIndex());
     QMainWindow::closeEvent(event);
 }
 

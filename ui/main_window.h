@@ -15,6 +15,7 @@ namespace le {
 class AutoregressiveView;
 class CompareView;
 class InterpolationView;
+class TrainingView;
 class InversionView;
 class LatentMapView;
 
@@ -39,8 +40,12 @@ public:
     // Folders whose generative checkpoints the views offer (the shipped models, the user's own);
     // scanned by header now and again whenever a checkpoint is opened.
     void setModelDirectories(const QStringList& dirs);
+    // The user's folder (--data-dir, else the application data folder): runs/ holds the training
+    // runs, whose checkpoints the views offer too.
+    void setDataDirectory(const QString& dir);
     const QVector<CatalogEntry>& catalog() const { return m_catalog; }
-    // Shows the tab by its name: map, inversion, autoregressive (also used by --view).
+    // Shows the tab by its name: map, inversion, interpolation, autoregressive, compare, training
+    // (also used by --view).
     bool showView(const QString& name);
 
     bool hasModel() const { return m_hasModel; }
@@ -50,6 +55,7 @@ public:
     InversionView* inversionView() const { return m_inversion; }
     InterpolationView* interpolationView() const { return m_interpolation; }
     CompareView* compareView() const { return m_compare; }
+    TrainingView* trainingView() const { return m_training; }
     QTabWidget* tabs() const { return m_tabs; }
     // Everything the status bar says, joined by " | " (for tests and the screenshot mode).
     QString statusText() const;
@@ -90,6 +96,7 @@ private:
     InversionView* m_inversion = nullptr;
     InterpolationView* m_interpolation = nullptr;
     CompareView* m_compare = nullptr;
+    TrainingView* m_training = nullptr;
     QStringList m_modelDirs;
     QStringList m_openedFiles;
     QVector<CatalogEntry> m_catalog;
