@@ -103,7 +103,9 @@ QWidget* TrainingView::buildForm() {
     });
     datasetRow->addWidget(m_dataset, 1);
     datasetRow->addWidget(browse);
-    form->addRow(tr("&Dataset"), datasetRow);
+    auto* datasetLabel = new QLabel(tr("&Dataset"), box);
+    datasetLabel->setBuddy(m_dataset);
+    form->addRow(datasetLabel, datasetRow);
 
     m_latent = new QSpinBox(box);
     m_latent->setRange(2, 512);
@@ -259,6 +261,8 @@ void TrainingView::setRunsDirectory(const QString& dir) {
     m_runs.clear();
     m_plot->clearGraphs();
     for (const RunRecord& record : listRuns(dir)) addRun(record);
+    if (m_runs.isEmpty())
+        showStatus(tr("No runs yet in %1: fill in the form and start one.").arg(dir), false);
     if (m_list->count() > 0) m_list->setCurrentRow(m_list->count() - 1);
     redrawCurves();
     updateButtons();
@@ -311,6 +315,7 @@ void TrainingView::redrawCurves() {
         run.graph->setData(keys, values, /*alreadySorted=*/true);
     }
     m_plot->xAxis->setLabel(byTime ? tr("wall time (s)") : tr("step"));
+    m_plot->legend->setVisible(m_plot->legend->itemCount() > 0);
     m_plot->rescaleAxes(/*onlyVisiblePlottables=*/true);
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
