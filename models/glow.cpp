@@ -176,7 +176,10 @@ torch::Tensor AffineCouplingImpl::reverse(const torch::Tensor& y) {
     const torch::Tensor ya = y.narrow(1, 0, kept);
     const torch::Tensor yb = y.narrow(1, kept, y.size(1) - kept);
     auto [shift, raw] = shiftAndScale(ya);
-    return torch::cat({ya, yb / torch::sigmoid(raw) - shift}, 1);
+    // The floor only matters for latents far outside the data (see FlowStepImpl::reverse): there
+    // a scale that underflows to 0 would turn the division into inf and then NaN.
+    constexpr double kMinScale = 1e-6;
+    return torch::cat({ya, yb / torch::sigmoid(raw).clamp_min(kMinScale) - shift}, 1);
 }
 
 FlowStepImpl::FlowStepImpl(int64_t channels, int64_t hidden) {

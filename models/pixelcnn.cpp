@@ -73,13 +73,21 @@ torch::Tensor GatedLayerImpl::verticalPre(const torch::Tensor& v) {
 }
 
 torch::Tensor GatedLayerImpl::horizontal(const torch::Tensor& h, const torch::Tensor& vPre) {
+    return horizontalFrom(h, verticalToHorizontal(vPre));
+}
+
+torch::Tensor GatedLayerImpl::verticalToHorizontal(const torch::Tensor& vPre) {
+    return m_vToH->forward(vPre);
+}
+
+torch::Tensor GatedLayerImpl::horizontalFrom(const torch::Tensor& h, const torch::Tensor& vToH) {
     const int64_t r = reach();
     const torch::Tensor w =
         m_first ? m_horizontal->weight * m_horizontalMask : m_horizontal->weight;
     const torch::Tensor pre =
         F::conv2d(h, w, F::Conv2dFuncOptions().bias(m_horizontal->bias).padding({0, r}))
             .narrow(3, 0, h.size(3)) +
-        m_vToH->forward(vPre);
+        vToH;
     const torch::Tensor out = m_residual->forward(gate(pre));
     return m_first ? out : out + h;
 }
@@ -164,7 +172,7 @@ std::vector<torch::Tensor> PixelCnnNetImpl::verticalRow(const torch::Tensor& val
     pres.reserve(m_gated.size());
     for (auto& layer : m_gated) {
         const torch::Tensor vPre = layer->verticalPre(v);
-        pres.push_back(vPre.narrow(2, vPre.size(2) - 1, 1));
+        pres.push_back(layer->verticalToHorizontal(vPre.narrow(2, vPre.size(2) - 1, 1)));
         v = GatedLayerImpl::gate(vPre);
     }
     return pres;
@@ -177,7 +185,7 @@ torch::Tensor PixelCnnNetImpl::trunkAt(const torch::Tensor& values,
     const int64_t width = col - first + 1;
     torch::Tensor h = input(values.narrow(2, row, 1).narrow(3, first, width));
     for (size_t l = 0; l < m_gated.size(); ++l)
-        h = m_gated[l]->horizontal(h, vRow[l].narrow(3, first, width));
+        h = m_gated[l]->horizontalFrom(h, vRow[l].narrow(3, first, width));
     return trunk(h.narrow(3, width - 1, 1));
 }
 

@@ -62,6 +62,10 @@ public:
     // The horizontal stack's output given its input h and the vertical pre-activation of the same
     // rows and columns (N×2F×rows×cols).
     torch::Tensor horizontal(const torch::Tensor& h, const torch::Tensor& vPre);
+    // The same in two parts, so that the cached sampler maps a whole row of the vertical stack
+    // into the horizontal one once and then runs only the horizontal stack per pixel.
+    torch::Tensor verticalToHorizontal(const torch::Tensor& vPre);
+    torch::Tensor horizontalFrom(const torch::Tensor& h, const torch::Tensor& vToH);
     // vPre → the vertical stack's output.
     static torch::Tensor gate(const torch::Tensor& pre);
 
@@ -90,11 +94,11 @@ public:
     // The network's input for values: a float image in [-1, 1] or embedded codes.
     torch::Tensor input(const torch::Tensor& values);
 
-    // Cached path: every layer's vertical pre-activation at `row` (N×2F×1×W each), from the band
-    // of rows above that the receptive field reaches.
+    // Cached path: every layer's vertical stack at `row`, mapped into its horizontal stack
+    // (N×2F×1×W each), from the band of rows above that the receptive field reaches.
     std::vector<torch::Tensor> verticalRow(const torch::Tensor& values, int64_t row);
     // Cached path: the head's trunk at (row, col) (N×F), from the horizontal stack over the
-    // columns that reach it and the vertical pre-activations of the row.
+    // columns that reach it and verticalRow() of the row.
     torch::Tensor trunkAt(const torch::Tensor& values, const std::vector<torch::Tensor>& vRow,
                           int64_t row, int64_t col);
     // Logits (N×K) of channel c at a position given the trunk there and the values of the
