@@ -194,17 +194,18 @@ int cmdDatasets(const QStringList& arguments) {
 }
 
 int cmdTrain(const QStringList& arguments) {
-    Args args(arguments, {opt("model", "Family.", "family"), opt("arch", "Architecture.", "arch"),
-                          opt("latent", "Latent size.", "n"), opt("beta", "KL weight.", "b"),
-                          opt("hidden", "Hidden width.", "n"), opt("dataset", "Dataset.", "name"),
-                          opt("steps", "Steps.", "n"), opt("epochs", "Epochs.", "n"),
-                          opt("batch", "Batch size.", "n"), opt("lr", "Learning rate.", "lr"),
-                          opt("seed", "Seed.", "s"), opt("out", "Checkpoint.", "file"),
-                          opt("run-dir", "Run folder.", "dir"),
-                          opt("snapshot-every", "Sample grid period.", "n"),
-                          opt("eval-every", "Held-out evaluation period.", "n"),
-                          opt("set", "A family config key, KEY=VALUE (repeatable).", "key=value"),
-                          opt("init", "Start from this checkpoint's weights (fine-tune).", "file")});
+    Args args(
+        arguments,
+        {opt("model", "Family.", "family"), opt("arch", "Architecture.", "arch"),
+         opt("latent", "Latent size.", "n"), opt("beta", "KL weight.", "b"),
+         opt("hidden", "Hidden width.", "n"), opt("dataset", "Dataset.", "name"),
+         opt("steps", "Steps.", "n"), opt("epochs", "Epochs.", "n"),
+         opt("batch", "Batch size.", "n"), opt("lr", "Learning rate.", "lr"),
+         opt("seed", "Seed.", "s"), opt("out", "Checkpoint.", "file"),
+         opt("run-dir", "Run folder.", "dir"), opt("snapshot-every", "Sample grid period.", "n"),
+         opt("eval-every", "Held-out evaluation period.", "n"),
+         opt("set", "A family config key, KEY=VALUE (repeatable).", "key=value"),
+         opt("init", "Start from this checkpoint's weights (fine-tune).", "file")});
     const QString family = args.required("model");
     const QString datasetName = args.required("dataset");
     const QString out = args.required("out");

@@ -70,8 +70,8 @@ void TestMainWindow::startsWithoutAModel() {
     QCOMPARE(window.tabs()->tabText(3), QStringLiteral("Autoregressive"));
     QCOMPARE(window.tabs()->tabText(4), QStringLiteral("Compare"));
     QCOMPARE(window.tabs()->tabText(5), QStringLiteral("Training"));
-    for (const char* name : {"map", "inversion", "interpolation", "autoregressive", "compare",
-                             "training"})
+    for (const char* name :
+         {"map", "inversion", "interpolation", "autoregressive", "compare", "training"})
         QVERIFY2(window.showView(QString::fromLatin1(name)), name);
     QVERIFY(window.minimumWidth() >= 1000);
     QVERIFY(window.latentMapView()->currentImage().isNull());

@@ -82,8 +82,8 @@ private slots:
         const torch::Tensor vqRecon = vq.model->decode(vq.model->encode(real)).clamp(-1, 1);
         const double vaeMse = reconstructionMse(real, vaeRecon);
         const double vqMse = reconstructionMse(real, vqRecon);
-        qInfo("reconstructions: vae mse %.4f sharpness %.3f; vqvae mse %.4f sharpness %.3f",
-              vaeMse, meanSharpness(vaeRecon) / dataSharpness, vqMse,
+        qInfo("reconstructions: vae mse %.4f sharpness %.3f; vqvae mse %.4f sharpness %.3f", vaeMse,
+              meanSharpness(vaeRecon) / dataSharpness, vqMse,
               meanSharpness(vqRecon) / dataSharpness);
         QVERIFY2(meanSharpness(vqRecon) > meanSharpness(vaeRecon),
                  "VQ-VAE reconstructions sharper than the VAE's");
