@@ -217,8 +217,8 @@ InterpolationStrip InterpolationJob::interpolateOne(const QString& path,
             std::vector<torch::Tensor> found;
             for (int e = 0; e < 2 && !m_cancel; ++e) {
                 const InversionResult r = model.invert(
-                    ends.slice(0, e, e + 1), options, [&](int64_t step, int64_t, double) {
-                        emit progress(generation, modelIndex, e * options.steps + step, total);
+                    ends.slice(0, e, e + 1), options, [&](const InversionUpdate& u) {
+                        emit progress(generation, modelIndex, e * options.steps + u.step, total);
                         return !m_cancel.load();
                     });
                 found.push_back(r.latent.detach().reshape({1, -1}));

@@ -1,6 +1,7 @@
 #include "inversion_job.h"
 
 #include "checkpoint.h"
+#include "code_grid_job.h"
 #include "errors.h"
 #include "image_io.h"
 #include "metrics.h"
@@ -10,6 +11,7 @@
 #include <QElapsedTimer>
 #include <QFileInfo>
 
+#include <algorithm>
 #include <cmath>
 
 #include <opencv2/imgproc.hpp>
@@ -18,29 +20,15 @@ namespace le {
 
 namespace {
 
-// A colour per code that stays distinct for neighbours: hues spaced by the golden angle.
-cv::Mat colourCodes(const torch::Tensor& codes, int cellSize) {
-    const torch::Tensor c = codes.to(torch::kCPU, torch::kLong).contiguous();
-    const int h = int(c.size(0)), w = int(c.size(1));
-    cv::Mat hsv(h, w, CV_8UC3);
-    const int64_t* data = c.data_ptr<int64_t>();
-    for (int r = 0; r < h; ++r)
-        for (int col = 0; col < w; ++col) {
-            const int64_t code = data[r * w + col];
-            const int hue = int(std::fmod(code * 137.508, 360.0) / 2);  // OpenCV hue is 0..179
-            hsv.at<cv::Vec3b>(r, col) =
-                cv::Vec3b(uchar(hue), uchar(170 + code % 3 * 40), uchar(230 - code % 2 * 50));
-        }
-    cv::Mat rgb, scaled;
-    cv::cvtColor(hsv, rgb, cv::COLOR_HSV2RGB);
-    cv::resize(rgb, scaled, cv::Size(w * cellSize, h * cellSize), 0, 0, cv::INTER_NEAREST);
-    return scaled;
-}
+// Live images of a GAN's optimisation: often enough to look continuous, rarely enough that the
+// decodes cost little against the optimiser steps.
+constexpr qint64 kLiveIntervalNs = 70'000'000;
 
 }  // namespace
 
 void registerInversionMetaTypes() {
     qRegisterMetaType<le::InversionOutcome>();
+    qRegisterMetaType<le::InversionLive>();
 }
 
 InversionJob::InversionJob(QObject* parent) : QThread(parent) {
@@ -132,11 +120,23 @@ InversionOutcome InversionJob::invertOne(const QString& path, const InversionReq
             options.steps = std::max(1, request.optimisationSteps);
             options.starts = std::max(0, request.starts);
             options.seed = request.seed;
-            InversionResult result =
-                model.invert(x, options, [&](int64_t step, int64_t total, double bestError) {
-                    emit progress(generation, modelIndex, step, total, bestError);
-                    return !m_cancel.load();
-                });
+            QElapsedTimer sinceLive;
+            InversionResult result = model.invert(x, options, [&](const InversionUpdate& u) {
+                emit progress(generation, modelIndex, u.step, u.totalSteps, u.bestError);
+                const bool last = u.step >= u.totalSteps;
+                if (u.bestLatent.defined() &&
+                    (!sinceLive.isValid() || last || sinceLive.nsecsElapsed() >= kLiveIntervalNs)) {
+                    sinceLive.start();
+                    torch::NoGradGuard noGrad;
+                    InversionLive frame;
+                    frame.step = u.step;
+                    frame.totalSteps = u.totalSteps;
+                    frame.bestError = u.bestError;
+                    frame.image = tensorToMat(model.decode(u.bestLatent).to(torch::kCPU)[0]);
+                    emit live(generation, modelIndex, frame);
+                }
+                return !m_cancel.load();
+            });
             reconstruction = result.image;
             out.steps = result.steps;
             out.cancelled = result.cancelled;
@@ -145,8 +145,14 @@ InversionOutcome InversionJob::invertOne(const QString& path, const InversionReq
             if (auto* vqvae = dynamic_cast<VqVae*>(&model)) {
                 const torch::Tensor codes = vqvae->encodeCodes(x);
                 reconstruction = vqvae->decodeCodes(codes);
-                out.codeGrid = colourCodes(
-                    codes[0], int(model.imageShape().height / vqvae->options().gridHeight()));
+                const torch::Tensor grid = codes[0].to(torch::kCPU, torch::kLong).contiguous();
+                out.codeRows = int(grid.size(0));
+                out.codeCols = int(grid.size(1));
+                out.codes.resize(int(grid.numel()));
+                std::copy_n(grid.data_ptr<int64_t>(), grid.numel(), out.codes.begin());
+                out.codeGrid =
+                    colourCodeGrid(out.codes, out.codeRows, out.codeCols,
+                                   int(model.imageShape().height / vqvae->options().gridHeight()));
             } else {
                 reconstruction = model.decode(model.encode(x));
             }

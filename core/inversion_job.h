@@ -11,6 +11,7 @@
 #include <QString>
 #include <QStringList>
 #include <QThread>
+#include <QVector>
 
 #include <opencv2/core.hpp>
 
@@ -35,13 +36,23 @@ struct InversionOutcome {
     cv::Mat reconstruction;  // 8-bit, the model's shape
     cv::Mat errorMap;        // RGB heat map of the per-pixel absolute error (inferno)
     cv::Mat codeGrid;        // VQ-VAE: the codes as a coloured grid at image size; else empty
-    double mse = 0;          // per pixel on the [-1, 1] scale
-    double sharpness = 0;    // variance of the Laplacian of the reconstruction
+    QVector<int> codes;      // VQ-VAE: the code grid, row-major codeRows×codeCols; else empty
+    int codeRows = 0, codeCols = 0;
+    double mse = 0;        // per pixel on the [-1, 1] scale
+    double sharpness = 0;  // variance of the Laplacian of the reconstruction
     double inputSharpness = 0;
     double ms = 0;  // wall time of this model's inversion
     qint64 steps = 0;
     bool cancelled = false;
     QString error;  // this model could not invert (the others still run)
+};
+
+// A GAN's optimisation as it runs: the decode of its best latent so far, at most ~14 times a
+// second (decoded in the job's thread).
+struct InversionLive {
+    qint64 step = 0, totalSteps = 0;
+    double bestError = 0;
+    cv::Mat image;  // 8-bit, the model's shape
 };
 
 class InversionJob final : public QThread {
@@ -64,6 +75,7 @@ public:
 
 signals:
     void progress(quint64 generation, int modelIndex, qint64 step, qint64 total, double bestError);
+    void live(quint64 generation, int modelIndex, const le::InversionLive& live);
     void outcome(quint64 generation, int modelIndex, const le::InversionOutcome& result);
     void jobFinished(quint64 generation, bool cancelled);
 
@@ -84,3 +96,4 @@ void registerInversionMetaTypes();
 }  // namespace le
 
 Q_DECLARE_METATYPE(le::InversionOutcome)
+Q_DECLARE_METATYPE(le::InversionLive)

@@ -431,7 +431,7 @@ InversionResult Dcgan::invert(const torch::Tensor& target, const InversionOption
         loss.backward();
         optimizer.step();
         result.steps = step + 1;
-        if (progress && !progress(step + 1, options.steps, bestError)) {
+        if (progress && !progress(InversionUpdate{step + 1, options.steps, bestError, bestZ})) {
             result.cancelled = true;
             break;
         }

@@ -94,8 +94,18 @@ struct InversionResult {
     bool cancelled = false;
 };
 
-// Called after each optimiser step with the best error so far; return false to cancel.
-using InversionProgress = std::function<bool(int64_t step, int64_t totalSteps, double bestError)>;
+// What an inversion reports after each optimiser step.
+struct InversionUpdate {
+    int64_t step = 0;  // steps taken so far (1-based)
+    int64_t totalSteps = 0;
+    double bestError = 0;      // the best mean squared pixel error so far
+    torch::Tensor bestLatent;  // 1×latentDim, the latent of bestError; shared with the model's
+                               // state (no copy per step): clone or decode it, never modify it
+};
+
+// Called after each optimiser step; return false to cancel. Cheap to call every step: a caller
+// that shows the image decodes bestLatent only as often as it redraws.
+using InversionProgress = std::function<bool(const InversionUpdate& update)>;
 
 // One position of autoregressive generation, as a stepping sampler reports it.
 struct SampleStep {

@@ -266,9 +266,11 @@ private slots:
         options.useEncoder = false;
         int64_t calls = 0;
         const le::InversionResult r =
-            model->invert(target, options, [&](int64_t step, int64_t total, double) {
+            model->invert(target, options, [&](const le::InversionUpdate& u) {
                 ++calls;
-                return step <= total;
+                // The latent of the best error so far travels with it.
+                if (!u.bestLatent.defined() || u.bestLatent.size(0) != 1) return false;
+                return u.step <= u.totalSteps;
             });
         qInfo(
             "inversion of G(z*): mse %.4f after %lld steps; random z mean mse %.4f, best of "
@@ -295,7 +297,7 @@ private slots:
         le::InversionOptions options;
         options.steps = 500;
         const le::InversionResult r =
-            model->invert(target, options, [](int64_t step, int64_t, double) { return step < 5; });
+            model->invert(target, options, [](const le::InversionUpdate& u) { return u.step < 5; });
         QVERIFY(r.cancelled);
         QCOMPARE(r.steps, int64_t{5});
         QVERIFY(r.latent.defined() && r.image.defined() && std::isfinite(r.error));
