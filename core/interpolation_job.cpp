@@ -4,6 +4,7 @@
 #include "errors.h"
 #include "image_io.h"
 #include "metrics.h"
+#include "video.h"
 #include "view_data.h"
 
 #include <QElapsedTimer>
@@ -11,7 +12,6 @@
 #include <QFileInfo>
 
 #include <opencv2/imgproc.hpp>
-#include <opencv2/videoio.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -101,38 +101,13 @@ void writeInterpolationVideo(const QString& path, const std::vector<std::vector<
     if (rows.empty())
         throw DataError(
             QStringLiteral("%1: nothing to write: no strip has frames").arg(name).toStdString());
-    // Encoders want even sides.
-    cellSize += cellSize % 2;
-    const int gap = 2;
     int frames = 0;
     for (const auto* r : rows) frames = std::max(frames, int(r->size()));
-    const cv::Mat first = composeFrame(strips, 0, cellSize, gap);
-    const cv::Size size(first.cols + first.cols % 2, first.rows + first.rows % 2);
-    cv::VideoWriter writer;
-    const bool opened =
-        writer.open(QFile::encodeName(path).toStdString(), cv::CAP_FFMPEG,
-                    cv::VideoWriter::fourcc('m', 'p', '4', 'v'), std::max(1.0, fps), size, true);
-    if (!opened || !writer.isOpened())
-        throw DataError(QStringLiteral("%1: OpenCV cannot write an MP4 video here (no FFmpeg "
-                                       "'mp4v' encoder in this OpenCV, or the folder is not "
-                                       "writable); export the PNG strip instead")
-                            .arg(path)
-                            .toStdString());
     // Forward, then back: the clip loops without a jump.
-    std::vector<int> order;
-    for (int i = 0; i < frames; ++i) order.push_back(i);
-    for (int i = frames - 2; i > 0; --i) order.push_back(i);
-    for (int index : order) {
-        cv::Mat rgb = composeFrame(strips, index, cellSize, gap), padded, bgr;
-        cv::copyMakeBorder(rgb, padded, 0, size.height - rgb.rows, 0, size.width - rgb.cols,
-                           cv::BORDER_CONSTANT, cv::Scalar::all(255));
-        cv::cvtColor(padded, bgr, cv::COLOR_RGB2BGR);
-        writer.write(bgr);
-    }
-    writer.release();
-    if (QFileInfo(path).size() <= 0)
-        throw DataError(
-            QStringLiteral("%1: the video encoder wrote nothing").arg(path).toStdString());
+    std::vector<cv::Mat> clip;
+    for (int i = 0; i < frames; ++i) clip.push_back(composeFrame(strips, i, cellSize, 2));
+    for (int i = frames - 2; i > 0; --i) clip.push_back(clip[size_t(i)]);
+    writeVideo(path, clip, fps);
 }
 
 InterpolationJob::InterpolationJob(QObject* parent) : QThread(parent) {
@@ -216,8 +191,8 @@ InterpolationStrip InterpolationJob::interpolateOne(const QString& path,
             options.seed = request.seed;
             std::vector<torch::Tensor> found;
             for (int e = 0; e < 2 && !m_cancel; ++e) {
-                const InversionResult r = model.invert(
-                    ends.slice(0, e, e + 1), options, [&](const InversionUpdate& u) {
+                const InversionResult r =
+                    model.invert(ends.slice(0, e, e + 1), options, [&](const InversionUpdate& u) {
                         emit progress(generation, modelIndex, e * options.steps + u.step, total);
                         return !m_cancel.load();
                     });
