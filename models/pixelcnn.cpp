@@ -92,6 +92,30 @@ torch::Tensor GatedLayerImpl::horizontalFrom(const torch::Tensor& h, const torch
     return m_first ? out : out + h;
 }
 
+GatedColumnWeights GatedLayerImpl::columnWeights() const {
+    GatedColumnWeights w;
+    w.reach = reach();
+    w.first = m_first;
+    const torch::Tensor k =
+        m_first ? m_horizontal->weight * m_horizontalMask : m_horizontal->weight;  // 2F×in×1×(r+1)
+    w.in = k.size(1);
+    w.kernel = k.detach().squeeze(2).permute({2, 1, 0}).reshape({-1, k.size(0)}).contiguous();
+    w.bias = m_horizontal->bias.detach();
+    const torch::Tensor r = m_residual->weight.detach();
+    w.residual = r.view({r.size(0), r.size(1)}).t().contiguous();
+    w.residualBias = m_residual->bias.detach();
+    return w;
+}
+
+torch::Tensor GatedLayerImpl::horizontalColumn(const GatedColumnWeights& w,
+                                               const torch::Tensor& window,
+                                               const torch::Tensor& vToH,
+                                               const torch::Tensor& residualIn) {
+    const torch::Tensor out =
+        torch::addmm(w.residualBias, gate(torch::addmm(vToH, window, w.kernel)), w.residual);
+    return w.first ? out : out + residualIn;
+}
+
 // ---- network ---------------------------------------------------------------------------------
 
 PixelCnnNetImpl::PixelCnnNetImpl(const PixelCnnNetOptions& o) : m_options(o) {
@@ -178,26 +202,21 @@ std::vector<torch::Tensor> PixelCnnNetImpl::verticalRow(const torch::Tensor& val
     return pres;
 }
 
-torch::Tensor PixelCnnNetImpl::trunkAt(const torch::Tensor& values,
-                                       const std::vector<torch::Tensor>& vRow, int64_t row,
-                                       int64_t col) {
-    const int64_t first = std::max<int64_t>(0, col - columnReach());
-    const int64_t width = col - first + 1;
-    torch::Tensor h = input(values.narrow(2, row, 1).narrow(3, first, width));
-    for (size_t l = 0; l < m_gated.size(); ++l)
-        h = m_gated[l]->horizontalFrom(h, vRow[l].narrow(3, first, width));
-    return trunk(h.narrow(3, width - 1, 1));
-}
-
-torch::Tensor PixelCnnNetImpl::headLogits(const torch::Tensor& trunkHere,
-                                          const torch::Tensor& pixelValues, int64_t channel) {
-    torch::Tensor u = trunkHere;
-    if (channel > 0) {
-        const torch::Tensor earlier =
-            pixelValues.narrow(1, 0, channel).to(torch::kFloat) / 127.5 - 1.0;
-        u = u + m_channelInputs[channel - 1]->forward(earlier.view({-1, channel, 1, 1}));
+PixelCnnNetImpl::StepWeights PixelCnnNetImpl::stepWeights() const {
+    const auto matrix = [](const torch::Tensor& conv1x1) {  // out×in×1×1 → in×out
+        const torch::Tensor w = conv1x1.detach();
+        return w.view({w.size(0), w.size(1)}).t().contiguous();
+    };
+    StepWeights w;
+    for (const auto& layer : m_gated) w.layers.push_back(layer->columnWeights());
+    w.trunk = matrix(m_trunk->weight);
+    w.trunkBias = m_trunk->bias.detach();
+    for (const auto& conv : m_channelInputs) w.channelInputs.push_back(matrix(conv->weight));
+    for (const auto& conv : m_outputs) {
+        w.outputs.push_back(matrix(conv->weight));
+        w.outputBiases.push_back(conv->bias.detach());
     }
-    return m_outputs[channel]->forward(torch::relu(u)).flatten(1);
+    return w;
 }
 
 // ---- stepper ---------------------------------------------------------------------------------
@@ -218,6 +237,11 @@ PixelCnnStepper::PixelCnnStepper(PixelCnnNet net, int64_t batch, const SamplerOp
     const torch::Device device = m_net->parameters().front().device();
     m_values = torch::full({batch, o.channels, o.height, o.width}, -1,
                            torch::TensorOptions(torch::kLong).device(device));
+    // The weights as they are now: a stepper samples the model it was made from.
+    if (options.cached) {
+        torch::NoGradGuard noGrad;
+        m_weights = m_net->stepWeights();
+    }
     if (options.anchors.defined()) {
         const torch::Tensor mask = options.anchorMask;
         if (mask.numel() != o.height * o.width || mask.size(-1) != o.width)
@@ -234,7 +258,9 @@ PixelCnnStepper::PixelCnnStepper(PixelCnnNet net, int64_t batch, const SamplerOp
             throw ModelError(family + ": anchor values must be in 0.." +
                              std::to_string(o.levels - 1));
         m_anchorValues = values.expand({batch, -1, -1, -1}).to(device);
-        m_anchorMask = mask.to(torch::kBool).reshape({o.height, o.width}).cpu();
+        m_anchorMask = mask.to(torch::kBool).reshape({o.height, o.width}).cpu().contiguous();
+        const bool* kept = m_anchorMask.data_ptr<bool>();
+        m_anchored.assign(kept, kept + o.height * o.width);
     }
 }
 
@@ -247,23 +273,108 @@ torch::Tensor PixelCnnStepper::logitsNaive(int64_t channel, int64_t row, int64_t
     return m_net->forward(m_values).index({Slice(), Slice(), channel, row, col});
 }
 
-torch::Tensor PixelCnnStepper::logitsCached(int64_t channel, int64_t row, int64_t col) {
-    if (m_cachedRow != row) {
-        m_verticalRow = m_net->verticalRow(m_values, row);
-        m_cachedRow = row;
-        m_trunkPosition = -1;
+void PixelCnnStepper::startRow(int64_t row) {
+    const int64_t n = m_values.size(0), width = m_values.size(3);
+    const std::vector<torch::Tensor> vRow = m_net->verticalRow(m_values, row);
+    m_rowVToH.clear();
+    m_rowInputs.clear();
+    for (size_t l = 0; l < m_weights.layers.size(); ++l) {
+        const GatedColumnWeights& w = m_weights.layers[l];
+        m_rowVToH.push_back((vRow[l].squeeze(2).transpose(1, 2) + w.bias).contiguous());
+        m_rowInputs.push_back(torch::zeros({n, w.reach + width, w.in}, m_rowVToH.back().options()));
     }
+    m_cachedRow = row;
+    m_trunkPosition = -1;
+}
+
+torch::Tensor PixelCnnStepper::trunkAt(int64_t row, int64_t col) {
+    const int64_t n = m_values.size(0);
+    const auto& layers = m_weights.layers;
+    // The pixel to the left is complete now: its input features join the first layer's row.
+    if (col > 0) {
+        const torch::Tensor x = m_net->input(m_values.narrow(2, row, 1).narrow(3, col - 1, 1));
+        m_rowInputs[0].select(1, layers[0].reach + col - 1).copy_(x.reshape({n, -1}));
+    }
+    torch::Tensor h;
+    for (size_t l = 0; l < layers.size(); ++l) {
+        const GatedColumnWeights& w = layers[l];
+        const torch::Tensor& in = m_rowInputs[l];
+        const torch::Tensor window = in.narrow(1, col, w.reach + 1).reshape({n, -1});
+        h = GatedLayerImpl::horizontalColumn(w, window, m_rowVToH[l].select(1, col),
+                                             in.select(1, w.reach + col));
+        if (l + 1 < layers.size()) m_rowInputs[l + 1].select(1, layers[l + 1].reach + col).copy_(h);
+    }
+    return torch::addmm(m_weights.trunkBias, torch::relu(h), m_weights.trunk);
+}
+
+torch::Tensor PixelCnnStepper::logitsCached(int64_t channel, int64_t row, int64_t col) {
+    if (m_cachedRow != row) startRow(row);
     const int64_t pixel = row * m_net->options().width + col;
     if (m_trunkPosition != pixel) {
-        m_trunk = m_net->trunkAt(m_values, m_verticalRow, row, col);
+        m_trunk = trunkAt(row, col);
         m_trunkPosition = pixel;
     }
-    return m_net->headLogits(m_trunk, m_values.index({Slice(), Slice(), row, col}), channel);
+    torch::Tensor u = m_trunk;
+    if (channel > 0) {
+        // The head for channel c also sees the pixel's channels before it.
+        const torch::Tensor earlier =
+            m_values.index({Slice(), Slice(0, channel), row, col}).to(torch::kFloat) / 127.5 - 1.0;
+        u = torch::addmm(u, earlier, m_weights.channelInputs[size_t(channel - 1)]);
+    }
+    return torch::addmm(m_weights.outputBiases[size_t(channel)], torch::relu(u),
+                        m_weights.outputs[size_t(channel)]);
+}
+
+// Inverse-CDF sampling of one value per image from N×K logits, in plain C++ on the CPU: the
+// softmax and the search are a few hundred flops, cheaper than the dozen tensor ops (each a
+// dispatch) they used to be. The uniforms come from the seeded CPU generator, so a seed means the
+// same sample on every device and in both paths.
+std::vector<int64_t> PixelCnnStepper::draw(const torch::Tensor& logits, torch::Tensor* firstProbs) {
+    const torch::Tensor l = logits.to(torch::kCPU, torch::kDouble).contiguous();
+    const int64_t n = l.size(0), k = l.size(1);
+    const torch::Tensor u = torch::rand({n}, m_generator, torch::kDouble);
+    const double* rows = l.data_ptr<double>();
+    const double* uniforms = u.data_ptr<double>();
+    const double invT = 1.0 / m_options.temperature;
+    std::vector<double> p(static_cast<size_t>(k));
+    std::vector<int64_t> picked(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+        const double* x = rows + i * k;
+        const double top = *std::max_element(x, x + k);
+        double z = 0;
+        for (int64_t j = 0; j < k; ++j) z += (p[size_t(j)] = std::exp((x[j] - top) * invT));
+        // The value is the number of cumulative probabilities below the uniform draw.
+        double cdf = 0;
+        int64_t value = 0;
+        for (int64_t j = 0; j < k; ++j) {
+            p[size_t(j)] /= z;
+            cdf += p[size_t(j)];
+            if (cdf < uniforms[i]) value = j + 1;
+        }
+        picked[size_t(i)] = std::min(value, k - 1);
+        if (i == 0 && firstProbs)
+            *firstProbs = torch::tensor(std::vector<float>(p.begin(), p.end()));
+    }
+    return picked;
+}
+
+void PixelCnnStepper::write(int64_t channel, int64_t row, int64_t col,
+                            const std::vector<int64_t>& values) {
+    const int64_t n = int64_t(values.size());
+    if (m_values.is_cpu()) {
+        auto a = m_values.accessor<int64_t, 4>();
+        for (int64_t i = 0; i < n; ++i) a[i][channel][row][col] = values[size_t(i)];
+        return;
+    }
+    m_values.index_put_({Slice(), channel, row, col},
+                        torch::tensor(values, torch::kLong).to(m_values.device()));
 }
 
 SampleStep PixelCnnStepper::advance(bool report) {
     if (done()) throw ModelError("sampler: every position is filled already");
-    torch::NoGradGuard noGrad;
+    // Inference mode, not only no-grad: it skips the autograd and version bookkeeping of the
+    // hundred-odd small ops each position costs.
+    c10::InferenceMode inference;
     const PixelCnnNetOptions& o = m_net->options();
     SampleStep s;
     s.position = m_done;
@@ -271,23 +382,18 @@ SampleStep PixelCnnStepper::advance(bool report) {
     const int64_t pixel = m_done / o.channels;
     s.row = pixel / o.width;
     s.col = pixel % o.width;
-    s.anchored = m_anchorMask.defined() && m_anchorMask[s.row][s.col].item<bool>();
-    torch::Tensor value;
+    s.anchored = !m_anchored.empty() && m_anchored[size_t(pixel)];
     if (s.anchored) {
-        value = m_anchorValues.index({Slice(), s.channel, s.row, s.col});
+        const torch::Tensor value = m_anchorValues.index({Slice(), s.channel, s.row, s.col});
+        m_values.index_put_({Slice(), s.channel, s.row, s.col}, value);
+        if (report) s.value = value[0].item<int64_t>();
     } else {
         const torch::Tensor logits = m_options.cached ? logitsCached(s.channel, s.row, s.col)
                                                       : logitsNaive(s.channel, s.row, s.col);
-        const torch::Tensor probs =
-            torch::softmax(logits.to(torch::kCPU, torch::kDouble) / m_options.temperature, 1);
-        // Inverse CDF of one uniform per image, drawn on the CPU so that a seed means the same
-        // sample on every device and in both paths.
-        const torch::Tensor u = torch::rand({probs.size(0), 1}, m_generator, torch::kDouble);
-        value = (probs.cumsum(1) < u).sum(1).clamp_max(o.levels - 1).to(m_values.device());
-        if (report) s.probabilities = probs[0].to(torch::kFloat);
+        const std::vector<int64_t> values = draw(logits, report ? &s.probabilities : nullptr);
+        write(s.channel, s.row, s.col, values);
+        s.value = values.front();
     }
-    m_values.index_put_({Slice(), s.channel, s.row, s.col}, value);
-    if (report) s.value = value[0].item<int64_t>();
     ++m_done;
     return s;
 }

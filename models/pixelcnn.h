@@ -19,9 +19,11 @@
 //
 // Sampling. The naive path runs the whole network once per generated value. The cached path
 // computes the vertical stack once per row, on the band of rows its receptive field reaches, and
-// per pixel only the horizontal stack over the columns that reach it, then the head: the same
-// numbers from far fewer operations. Both draw from the same seeded generator in the same order,
-// so for a given seed they give the same sample (tst_pixelcnn checks it).
+// per pixel only one new column of each layer's horizontal stack (its inputs to the left are kept
+// from the pixels before), as matrix products rather than convolutions, then the head: the same
+// numbers, up to rounding, from far fewer and far cheaper operations. Both draw from the same
+// seeded generator in the same order, so for a given seed they give the same sample (tst_pixelcnn
+// checks it).
 //
 // Metrics (per image, averaged over the batch):
 //   loss   −log p(x), nats per image (exact)
@@ -52,6 +54,15 @@ struct PixelCnnNetOptions {
     int64_t firstKernel = 5;  // odd; later layers use 3
 };
 
+// One gated layer's horizontal stack as matrices, for the cached sampler's one-column steps: the
+// 1×(r+1) kernel (mask applied) flattened over (column, channel) to (r+1)·in × 2F, the 1×1
+// residual transposed to F × F, ready for addmm. Taken once per stepper.
+struct GatedColumnWeights {
+    torch::Tensor kernel, bias, residual, residualBias;
+    int64_t reach = 0, in = 0;
+    bool first = false;
+};
+
 // One gated layer: vertical and horizontal stacks, mask type A (first layer) or B.
 class GatedLayerImpl : public torch::nn::Module {
 public:
@@ -68,6 +79,14 @@ public:
     torch::Tensor horizontalFrom(const torch::Tensor& h, const torch::Tensor& vToH);
     // vPre → the vertical stack's output.
     static torch::Tensor gate(const torch::Tensor& pre);
+
+    GatedColumnWeights columnWeights() const;
+    // One column of the horizontal stack: window N×(r+1)·in (the input's columns j−r..j, channels
+    // last), vToH N×2F (the vertical stack mapped in, plus the horizontal bias), residualIn N×F
+    // (the input at column j; unused in the first layer) -> N×F.
+    static torch::Tensor horizontalColumn(const GatedColumnWeights& w, const torch::Tensor& window,
+                                          const torch::Tensor& vToH,
+                                          const torch::Tensor& residualIn);
 
     int64_t reach() const { return m_kernel / 2; }  // rows up / columns either side it sees
 
@@ -97,14 +116,15 @@ public:
     // Cached path: every layer's vertical stack at `row`, mapped into its horizontal stack
     // (N×2F×1×W each), from the band of rows above that the receptive field reaches.
     std::vector<torch::Tensor> verticalRow(const torch::Tensor& values, int64_t row);
-    // Cached path: the head's trunk at (row, col) (N×F), from the horizontal stack over the
-    // columns that reach it and verticalRow() of the row.
-    torch::Tensor trunkAt(const torch::Tensor& values, const std::vector<torch::Tensor>& vRow,
-                          int64_t row, int64_t col);
-    // Logits (N×K) of channel c at a position given the trunk there and the values of the
-    // pixel's earlier channels (N×C, only the first c used).
-    torch::Tensor headLogits(const torch::Tensor& trunk, const torch::Tensor& pixelValues,
-                             int64_t channel);
+
+    // Cached path: the layers, trunk and heads as matrices (see GatedColumnWeights).
+    struct StepWeights {
+        std::vector<GatedColumnWeights> layers;
+        torch::Tensor trunk, trunkBias;                    // F × F, F
+        std::vector<torch::Tensor> channelInputs;          // channel c ≥ 1: c × F
+        std::vector<torch::Tensor> outputs, outputBiases;  // channel c: F × K, K
+    };
+    StepWeights stepWeights() const;
 
     const PixelCnnNetOptions& options() const { return m_options; }
     int64_t rowReach() const;     // rows above that reach a position
@@ -144,17 +164,25 @@ private:
     SampleStep advance(bool report);
     torch::Tensor logitsNaive(int64_t channel, int64_t row, int64_t col);
     torch::Tensor logitsCached(int64_t channel, int64_t row, int64_t col);
+    void startRow(int64_t row);
+    torch::Tensor trunkAt(int64_t row, int64_t col);
+    std::vector<int64_t> draw(const torch::Tensor& logits, torch::Tensor* firstProbs);
+    void write(int64_t channel, int64_t row, int64_t col, const std::vector<int64_t>& values);
 
     PixelCnnNet m_net;
     SamplerOptions m_options;
     torch::Tensor m_values;
     torch::Tensor m_anchorValues;  // N×C×H×W int64 or undefined
     torch::Tensor m_anchorMask;    // H×W bool or undefined
+    std::vector<bool> m_anchored;  // the mask, row-major, for a test per step without a tensor op
     at::Generator m_generator;
     int64_t m_done = 0;
-    // Cached path state: the current row's vertical pre-activations, the current pixel's trunk.
+    // Cached path state. Per row: each layer's vertical stack mapped in (N×W×2F, horizontal bias
+    // added) and each layer's input features, channels last, with r zero columns on the left
+    // (N×(r+W)×in), filled one column per pixel. Per pixel: the trunk.
+    PixelCnnNetImpl::StepWeights m_weights;
     int64_t m_cachedRow = -1;
-    std::vector<torch::Tensor> m_verticalRow;
+    std::vector<torch::Tensor> m_rowVToH, m_rowInputs;
     int64_t m_trunkPosition = -1;
     torch::Tensor m_trunk;
 };
