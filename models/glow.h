@@ -82,7 +82,14 @@ public:
     torch::Tensor reverse(const torch::Tensor& y);
 
 private:
+    // W⁻¹ for reverse(): a float64 inversion per flow step is a third of a decode's time, and the
+    // weights only change when trained or loaded. Keyed by the weight's storage and version.
+    const torch::Tensor& inverse();
+
     torch::Tensor m_weight;
+    torch::Tensor m_inverse;
+    const void* m_inverseOf = nullptr;
+    int64_t m_inverseVersion = -1;
 };
 TORCH_MODULE(InvConv1x1);
 
