@@ -1,5 +1,6 @@
 #include "inversion_view.h"
 
+#include "code_grid_editor.h"
 #include "faces.h"
 #include "image_io.h"
 #include "image_view.h"
@@ -25,6 +26,7 @@
 #include <QScrollArea>
 #include <QSettings>
 #include <QSpinBox>
+#include <QSplitter>
 #include <QThreadPool>
 #include <QVBoxLayout>
 
@@ -60,6 +62,7 @@ InversionView::InversionView(QWidget* parent) : QWidget(parent) {
 
     connect(&m_job, &InversionJob::progress, this, &InversionView::onProgress,
             Qt::QueuedConnection);
+    connect(&m_job, &InversionJob::live, this, &InversionView::onLive, Qt::QueuedConnection);
     connect(&m_job, &InversionJob::outcome, this, &InversionView::onOutcome, Qt::QueuedConnection);
     connect(&m_job, &InversionJob::jobFinished, this, &InversionView::onFinished,
             Qt::QueuedConnection);
@@ -142,6 +145,7 @@ QWidget* InversionView::buildControls() {
     progressRow->addWidget(m_cancel);
     form->addRow(progressRow);
 
+    auto* liveRow = new QHBoxLayout;
     m_lossPlot = new QCustomPlot(box);
     m_lossPlot->setMinimumHeight(150);
     m_lossPlot->setToolTip(tr("A GAN's best pixel error (MSE) by optimisation step, live"));
@@ -149,7 +153,22 @@ QWidget* InversionView::buildControls() {
     m_lossPlot->graph(0)->setPen(QPen(QColor(0xE1, 0x57, 0x59), 1.5));
     m_lossPlot->xAxis->setLabel(tr("step"));
     m_lossPlot->yAxis->setLabel(tr("best MSE"));
-    form->addRow(m_lossPlot);
+    liveRow->addWidget(m_lossPlot, 1);
+    auto* liveColumn = new QVBoxLayout;
+    m_live = new ImageView(box);
+    m_live->setFixedSize(96, 96);
+    m_live->setPlaceholderText(tr("GAN"));
+    m_live->setToolTip(tr("A GAN's best image so far while it optimises, then its result"));
+    m_liveCaption = new QLabel(box);
+    m_liveCaption->setAlignment(Qt::AlignHCenter);
+    m_liveCaption->setWordWrap(true);
+    m_liveCaption->setMaximumWidth(96);
+    m_liveCaption->setToolTip(m_live->toolTip());
+    liveColumn->addWidget(m_live);
+    liveColumn->addWidget(m_liveCaption);
+    liveColumn->addStretch(1);
+    liveRow->addLayout(liveColumn);
+    form->addRow(liveRow);
 
     m_status = new QLabel(box);
     m_status->setWordWrap(true);
@@ -175,7 +194,23 @@ QWidget* InversionView::buildResults() {
     m_grid->setRowStretch(kMaxRows, 1);
     m_grid->setColumnStretch(headers.size(), 1);
     scroll->setWidget(inner);
-    return scroll;
+
+    auto* box = new QGroupBox(tr("Code editor"), this);
+    box->setToolTip(tr("Edit a VQ-VAE's code grid and see its decode change"));
+    auto* boxLayout = new QVBoxLayout(box);
+    boxLayout->setContentsMargins(6, 4, 6, 6);
+    m_editor = new CodeGridEditor(box);
+    boxLayout->addWidget(m_editor);
+    m_editorBox = box;
+    box->hide();  // until a VQ-VAE has inverted the image
+
+    auto* splitter = new QSplitter(Qt::Vertical, this);
+    splitter->addWidget(scroll);
+    splitter->addWidget(box);
+    splitter->setStretchFactor(0, 1);
+    splitter->setStretchFactor(1, 1);
+    splitter->setChildrenCollapsible(false);
+    return splitter;
 }
 
 void InversionView::setCheckpoints(const QVector<CatalogEntry>& entries) {
@@ -225,8 +260,11 @@ void InversionView::rebuildRows() {
         row.reconstruction = smallView(inner, tr("The model's reconstruction of the input"));
         row.error = smallView(inner, tr("Per-pixel absolute error (brighter: larger; a quarter "
                                         "of the range is full heat)"));
-        row.codes = smallView(inner, tr("The VQ-VAE's code grid: one colour per code"));
+        row.codes = smallView(
+            inner, tr("The VQ-VAE's code grid: one colour per code. Click it to edit it below."));
         row.codes->setVisible(e.capabilities.codeGrid);
+        row.codes->setCursor(Qt::PointingHandCursor);
+        row.codes->installEventFilter(this);
         row.numbers = new QLabel(tr("\u2014"), inner);
         row.numbers->setTextInteractionFlags(Qt::TextSelectableByMouse);
         m_grid->addWidget(row.title, i + 1, 0);
@@ -237,6 +275,9 @@ void InversionView::rebuildRows() {
         m_rows.push_back(row);
     }
     m_outcomes.resize(m_models.size());
+    bool editorModelListed = false;
+    for (const CatalogEntry& e : m_models) editorModelListed |= e.path == m_editor->checkpoint();
+    if (!editorModelListed) m_editorBox->hide();
     if (m_models.isEmpty())
         m_status->setText(tr("No model that can invert is loaded for this dataset."));
 }
@@ -310,6 +351,8 @@ void InversionView::invert() {
     for (Row& row : m_rows) row.numbers->setText(tr("\u2026"));
     m_lossPlot->graph(0)->data()->clear();
     m_lossPlot->replot(QCustomPlot::rpQueuedReplot);
+    m_live->setImage({});
+    m_liveCaption->clear();
     m_progress->setRange(0, m_models.size());
     m_progress->setValue(0);
     m_status->setText(tr("Inverting with %n model(s)\u2026", nullptr, m_models.size()));
@@ -335,6 +378,41 @@ void InversionView::onProgress(quint64 generation, int modelIndex, qint64 step, 
     }
 }
 
+void InversionView::onLive(quint64 generation, int modelIndex, const InversionLive& live) {
+    if (generation != m_generation || modelIndex >= m_rows.size()) return;
+    const QImage image = matToQImage(live.image);
+    m_live->setImage(image);
+    m_liveCaption->setText(tr("step %1 / %2\nMSE %3")
+                               .arg(live.step)
+                               .arg(live.totalSteps)
+                               .arg(QString::number(live.bestError, 'f', 4)));
+    Row& row = m_rows[modelIndex];
+    row.reconstruction->setOverlayText({});
+    row.reconstruction->setImage(image);
+    emit liveImageShown(live.step);
+}
+
+void InversionView::editCodesOfRow(int row) {
+    if (row < 0 || row >= m_outcomes.size()) return;
+    const InversionOutcome& o = m_outcomes[row];
+    if (o.codes.isEmpty() || !o.error.isEmpty()) return;
+    m_editor->setGrid(o.checkpointPath, familyTitle(o.family), o.codeRows, o.codeCols, o.codes,
+                      o.reconstruction);
+    m_editorBox->setTitle(tr("Code editor: %1 (%2)")
+                              .arg(familyTitle(o.family), QFileInfo(o.checkpointPath).fileName()));
+    m_editorBox->show();
+}
+
+bool InversionView::eventFilter(QObject* watched, QEvent* event) {
+    if (event->type() == QEvent::MouseButtonPress)
+        for (int i = 0; i < m_rows.size(); ++i)
+            if (watched == m_rows[i].codes) {
+                editCodesOfRow(i);
+                return true;
+            }
+    return QWidget::eventFilter(watched, event);
+}
+
 void InversionView::onOutcome(quint64 generation, int modelIndex, const InversionOutcome& outcome) {
     if (generation != m_generation || modelIndex >= m_rows.size()) return;
     m_outcomes[modelIndex] = outcome;
@@ -350,6 +428,19 @@ void InversionView::onOutcome(quint64 generation, int modelIndex, const Inversio
     row.reconstruction->setImage(matToQImage(outcome.reconstruction));
     row.error->setImage(matToQImage(outcome.errorMap));
     row.codes->setImage(matToQImage(outcome.codeGrid));
+    if (outcome.method == QLatin1String("optimisation")) {
+        m_live->setImage(row.reconstruction->image());
+        m_liveCaption->setText(tr("result: MSE %1").arg(QString::number(outcome.mse, 'f', 4)));
+    }
+    // The editor follows the row it edits (the first VQ-VAE's unless one was clicked).
+    if (!outcome.codes.isEmpty()) {
+        bool editingAnotherRow = false;
+        for (const CatalogEntry& e : m_models)
+            editingAnotherRow |= e.path == m_editor->checkpoint();
+        if (m_editor->checkpoint() == outcome.checkpointPath || !editingAnotherRow ||
+            m_editorBox->isHidden())
+            editCodesOfRow(modelIndex);
+    }
     QString numbers = tr("MSE %1\nsharpness %2 (input %3)\n%4 ms")
                           .arg(QString::number(outcome.mse, 'f', 4))
                           .arg(QString::number(outcome.sharpness, 'f', 0))

@@ -9,6 +9,7 @@
 class QComboBox;
 class QCustomPlot;
 class QGridLayout;
+class QGroupBox;
 class QLabel;
 class QProgressBar;
 class QPushButton;
@@ -16,12 +17,15 @@ class QSpinBox;
 
 namespace le {
 
+class CodeGridEditor;
 class ImageView;
 
 // The "Inversion" tab: an image (a file by dialog or drag and drop, a dataset item, a generated
 // face) inverted by every model of the chosen dataset that can: one row per model with what it
 // saw, its reconstruction, the per-pixel error as a heat map, the VQ-VAE's code grid, and the
-// error, sharpness and time. A GAN's optimisation shows its loss live and can be cancelled.
+// error, sharpness and time. A GAN's optimisation shows its loss and its best image so far live,
+// and can be cancelled. A VQ-VAE's code grid opens in the code editor below the rows (click a
+// row's code grid to edit that one).
 class InversionView final : public QWidget {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(InversionView)
@@ -54,13 +58,21 @@ public:
     QComboBox* datasetCombo() const { return m_dataset; }
     QProgressBar* progressBar() const { return m_progress; }
     QCustomPlot* lossPlot() const { return m_lossPlot; }
+    // A GAN's best image so far while it optimises; its final reconstruction after.
+    ImageView* liveView() const { return m_live; }
+    CodeGridEditor* codeEditor() const { return m_editor; }
+    // Opens a row's code grid (a VQ-VAE's, once inverted) in the editor.
+    void editCodesOfRow(int row);
 
 signals:
     void inversionFinished(bool cancelled);
+    // The live image of a GAN's optimisation was replaced (step of the optimisation).
+    void liveImageShown(qint64 step);
 
 protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dropEvent(QDropEvent* event) override;
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
     struct Row {
@@ -78,6 +90,7 @@ private:
     void loadDatasetItem();
     void generateFace();
     void onProgress(quint64 generation, int modelIndex, qint64 step, qint64 total, double best);
+    void onLive(quint64 generation, int modelIndex, const InversionLive& live);
     void onOutcome(quint64 generation, int modelIndex, const InversionOutcome& outcome);
     void onFinished(quint64 generation, bool cancelled);
     void showError(const QString& message);
@@ -104,6 +117,10 @@ private:
     QProgressBar* m_progress = nullptr;
     QLabel* m_status = nullptr;
     QCustomPlot* m_lossPlot = nullptr;
+    ImageView* m_live = nullptr;
+    QLabel* m_liveCaption = nullptr;
+    CodeGridEditor* m_editor = nullptr;
+    QGroupBox* m_editorBox = nullptr;
     QGridLayout* m_grid = nullptr;
     QVector<Row> m_rows;
 };
