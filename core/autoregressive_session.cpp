@@ -1,6 +1,7 @@
 #include "autoregressive_session.h"
 
 #include "checkpoint.h"
+#include "entropy_grid.h"
 #include "errors.h"
 #include "image_io.h"
 #include "view_data.h"
@@ -10,6 +11,7 @@
 #include <QFileInfo>
 
 #include <algorithm>
+#include <limits>
 
 namespace le {
 
@@ -36,7 +38,24 @@ struct AutoregressiveSession::Sampling {
     std::shared_ptr<GenerativeModel> model;
     std::vector<std::unique_ptr<AutoregressiveSampler>> samplers;
     quint64 generation = 0;
+    quint64 branch = 0;
     int gridWidth = 0, gridHeight = 0, cellSize = 1, channels = 1;
+    bool codes = false;  // VQ-VAE: the samplers' anchors are code grids, not images
+    // The user's anchors in the samplers' convention (1×C×H×W image in [-1, 1], or an H×W code
+    // grid) and their grid-sized bool mask; undefined when starting from blank.
+    torch::Tensor userAnchors, userMask;
+    std::vector<float> entropy;    // bits per step done (completion 0), NaN where anchored
+    std::vector<float> inherited;  // a branch: the source's entropy of the steps before the fork
+    qint64 frameEvery = 1;         // steps between video frames, whole cells
+    qint64 lastFrame = -1;         // stepsDone of the last frame recorded
+    std::vector<AutoregressiveFrame> pendingFrames;
+    SampleStep last;  // completion 0's last step; position < 0 before any
+    double msPerStep = 0;
+    qint64 imagesAt = -1;  // the stepsDone `images` show
+    QVector<cv::Mat> images;
+
+    Sampling() { last.position = -1; }
+    qint64 stepsDone() const { return samplers.front()->stepsDone(); }
 };
 
 AutoregressiveSession::AutoregressiveSession(QObject* parent) : QThread(parent) {
@@ -55,12 +74,55 @@ AutoregressiveSession::~AutoregressiveSession() {
 
 quint64 AutoregressiveSession::restart(const AutoregressiveSetup& setup) {
     QMutexLocker lock(&m_mutex);
-    const quint64 generation = ++m_generation;
-    m_pendingSetup = std::make_pair(setup, generation);
+    Job job;
+    job.kind = Job::Restart;
+    job.generation = ++m_generation;
+    job.setup = setup;
+    m_jobs.clear();  // whatever was queued is about the run being replaced
+    m_jobs.push_back(job);
     m_mode = Mode::Paused;
     if (!QThread::isRunning()) start(QThread::LowPriority);
     m_wake.wakeOne();
-    return generation;
+    return job.generation;
+}
+
+quint64 AutoregressiveSession::branch(quint64 source, qint64 forkCells, quint64 seed,
+                                      double temperature) {
+    QMutexLocker lock(&m_mutex);
+    Job job;
+    job.kind = Job::Branch;
+    job.generation = ++m_generation;
+    job.branch = source;
+    job.forkCells = forkCells;
+    job.seed = seed;
+    job.temperature = temperature;
+    m_jobs.push_back(job);
+    m_mode = Mode::Paused;
+    if (!QThread::isRunning()) start(QThread::LowPriority);
+    m_wake.wakeOne();
+    return job.generation;
+}
+
+quint64 AutoregressiveSession::switchTo(quint64 branch) {
+    QMutexLocker lock(&m_mutex);
+    Job job;
+    job.kind = Job::Switch;
+    job.generation = ++m_generation;
+    job.branch = branch;
+    m_jobs.push_back(job);
+    m_mode = Mode::Paused;
+    if (!QThread::isRunning()) start(QThread::LowPriority);
+    m_wake.wakeOne();
+    return job.generation;
+}
+
+void AutoregressiveSession::forget(quint64 branch) {
+    QMutexLocker lock(&m_mutex);
+    Job job;
+    job.kind = Job::Forget;
+    job.branch = branch;
+    m_jobs.push_back(job);
+    m_wake.wakeOne();
 }
 
 void AutoregressiveSession::command(Mode mode, qint64 steps) {
@@ -94,7 +156,7 @@ void AutoregressiveSession::setStepsPerSecond(double stepsPerSecond) {
 
 bool AutoregressiveSession::isBusy() const {
     QMutexLocker lock(&m_mutex);
-    return m_mode != Mode::Paused;
+    return m_mode != Mode::Paused || !m_jobs.empty();
 }
 
 void AutoregressiveSession::run() {
@@ -107,7 +169,12 @@ void AutoregressiveSession::run() {
             return m_sampling && !m_sampling->samplers.empty() &&
                    !m_sampling->samplers.front()->done() && m_sampling->generation == m_generation;
         };
-        while (!m_abort && !m_pendingSetup && (m_mode == Mode::Paused || !canStep())) {
+        // A state not yet shown (a fast run stopped between reports) goes out before waiting.
+        auto mustFlush = [&] {
+            return m_unreported && m_sampling && (m_mode == Mode::Paused || !canStep());
+        };
+        while (!m_abort && m_jobs.empty() && !mustFlush() &&
+               (m_mode == Mode::Paused || !canStep())) {
             if (m_mode != Mode::Paused) {  // nothing left to step: the command is over
                 m_mode = Mode::Paused;
                 emit stopped();
@@ -116,11 +183,17 @@ void AutoregressiveSession::run() {
             m_wake.wait(&m_mutex);
         }
         if (m_abort) return;
-        if (m_pendingSetup) {
-            auto [setup, generation] = std::move(*m_pendingSetup);
-            m_pendingSetup.reset();
+        if (mustFlush()) {
+            m_unreported = false;
             lock.unlock();
-            startSampling(setup, generation);
+            emit stepped(describe());
+            continue;
+        }
+        if (!m_jobs.empty()) {
+            const Job job = std::move(m_jobs.front());
+            m_jobs.pop_front();
+            lock.unlock();
+            runJob(job);
             continue;
         }
 
@@ -128,24 +201,28 @@ void AutoregressiveSession::run() {
         const qint64 rowLength = qint64(m_sampling->gridWidth) * m_sampling->channels;
         if (m_mode == Mode::Steps && m_stepsLeft == kToRowEnd)
             m_stepsLeft = rowLength - first.stepsDone() % rowLength;
-        const bool lastOfCommand = (m_mode == Mode::Steps && m_stepsLeft == 1) ||
-                                   first.stepsDone() + 1 >= first.totalSteps();
-        const bool fast =
-            m_mode == Mode::ToEnd || (m_mode == Mode::Playing && m_stepsPerSecond > 25);
+        const bool counted = m_mode == Mode::Steps || m_mode == Mode::Replay;
+        const bool lastOfCommand =
+            (counted && m_stepsLeft == 1) || first.stepsDone() + 1 >= first.totalSteps();
+        const bool fast = m_mode == Mode::ToEnd || m_mode == Mode::Replay ||
+                          (m_mode == Mode::Playing && m_stepsPerSecond > 25);
         const bool report = !fast || lastOfCommand || sinceReport.elapsed() >= kReportEveryMs;
         const quint64 generation = m_sampling->generation;
         lock.unlock();
 
         AutoregressiveStep step;
         try {
-            step = stepAll(report);
+            stepAll();
+            if (report) step = describe();
         } catch (const std::exception& e) {
             emit failed(generation, QString::fromUtf8(e.what()));
             lock.relock();
             m_sampling.reset();
+            m_unreported = false;
             m_mode = Mode::Paused;
             continue;
         }
+        m_unreported = !report;
         if (report) {
             sinceReport.restart();
             emit stepped(step);
@@ -153,10 +230,10 @@ void AutoregressiveSession::run() {
 
         lock.relock();
         if (m_generation != generation) continue;  // restarted meanwhile
-        if (m_mode == Mode::Steps && --m_stepsLeft <= 0) {
+        if (counted && --m_stepsLeft <= 0) {
             m_mode = Mode::Paused;
             emit stopped();
-        } else if (step.done && m_mode != Mode::Paused) {
+        } else if (first.done() && m_mode != Mode::Paused) {
             m_mode = Mode::Paused;
             emit stopped();
         } else if (m_mode == Mode::Playing) {
@@ -166,13 +243,48 @@ void AutoregressiveSession::run() {
     }
 }
 
+void AutoregressiveSession::runJob(const Job& job) {
+    switch (job.kind) {
+        case Job::Restart:
+            startSampling(job.setup, job.generation);
+            return;
+        case Job::Forget:
+            m_parked.erase(job.branch);
+            return;
+        case Job::Branch:
+        case Job::Switch:
+            try {
+                job.kind == Job::Branch ? startBranch(job) : switchBranch(job);
+            } catch (const std::exception& e) {
+                emit failed(job.generation, QString::fromUtf8(e.what()));
+            }
+            return;
+    }
+}
+
+// The current branch into m_parked, its last state shown first so that what the GUI keeps of it
+// is complete.
+void AutoregressiveSession::park() {
+    if (!m_sampling) return;
+    if (m_unreported) {
+        m_unreported = false;
+        emit stepped(describe());
+    }
+    const quint64 id = m_sampling->branch;
+    m_parked[id] = std::move(m_sampling);
+}
+
 void AutoregressiveSession::startSampling(const AutoregressiveSetup& setup, quint64 generation) {
     const QString file = QFileInfo(setup.checkpointPath).fileName();
+    m_unreported = false;
     try {
         const QString key = QFileInfo(setup.checkpointPath).absoluteFilePath() + '|' + setup.device;
         std::shared_ptr<GenerativeModel> model;
         if (m_sampling && m_sampling->modelKey == key) model = m_sampling->model;
+        for (const auto& [id, parked] : m_parked)
+            if (!model && parked->modelKey == key) model = parked->model;
         m_sampling.reset();
+        m_parked.clear();
         if (!model) {
             torch::Device device = torch::kCPU;
             try {
@@ -193,12 +305,16 @@ void AutoregressiveSession::startSampling(const AutoregressiveSetup& setup, quin
         sampling->modelKey = key;
         sampling->model = model;
         sampling->generation = generation;
+        sampling->branch = generation;
         const ImageShape shape = model->imageShape();
         auto* vqvae = dynamic_cast<VqVae*>(model.get());
+        sampling->codes = vqvae != nullptr;
         sampling->gridHeight = int(vqvae ? vqvae->options().gridHeight() : shape.height);
         sampling->gridWidth = int(vqvae ? vqvae->options().gridWidth() : shape.width);
         sampling->cellSize = int(shape.height / sampling->gridHeight);
         sampling->channels = int(vqvae ? 1 : shape.channels);
+        const qint64 cells = qint64(sampling->gridWidth) * sampling->gridHeight;
+        sampling->frameEvery = std::max<qint64>(1, cells / kVideoFrames) * sampling->channels;
 
         SamplerOptions options;
         options.temperature = setup.temperature;
@@ -219,39 +335,166 @@ void AutoregressiveSession::startSampling(const AutoregressiveSetup& setup, quin
                 options.anchors = image;
                 options.anchorMask = (mask[0][0] > 0).to(model->device());
             }
+            sampling->userAnchors = options.anchors;
+            sampling->userMask = options.anchorMask;
         }
         for (int i = 0; i < std::max(1, setup.completions); ++i) {
             options.seed = setup.seed + quint64(i);
             sampling->samplers.push_back(model->sampler(options));
         }
         m_sampling = std::move(sampling);
-        AutoregressiveStep initial = describe(nullptr, true);
-        emit stepped(initial);
+        recordFrame(true);
+        emit stepped(describe());
     } catch (const std::exception& e) {
         m_sampling.reset();
         emit failed(generation, QString::fromUtf8(e.what()));
     }
 }
 
-AutoregressiveStep AutoregressiveSession::stepAll(bool wantImages) {
+void AutoregressiveSession::startBranch(const Job& job) {
+    Sampling* source = nullptr;
+    if (m_sampling && m_sampling->branch == job.branch) {
+        source = m_sampling.get();
+    } else if (auto it = m_parked.find(job.branch); it != m_parked.end()) {
+        source = it->second.get();
+    }
+    if (!source)
+        throw DataError(QStringLiteral("cannot branch: branch %1 is gone (restarted or dropped)")
+                            .arg(job.branch)
+                            .toStdString());
+    const qint64 cells = qint64(source->gridWidth) * source->gridHeight;
+    const qint64 filled = source->stepsDone() / source->channels;  // whole cells only
+    if (job.forkCells < 0 || job.forkCells > filled || job.forkCells >= cells)
+        throw DataError(QStringLiteral("cannot branch at position %1: the source has %2 of %3 "
+                                       "positions filled")
+                            .arg(job.forkCells + 1)
+                            .arg(filled)
+                            .arg(cells)
+                            .toStdString());
+
+    auto branch = std::make_unique<Sampling>();
+    branch->modelKey = source->modelKey;
+    branch->model = source->model;
+    branch->generation = job.generation;
+    branch->branch = job.generation;
+    branch->gridWidth = source->gridWidth;
+    branch->gridHeight = source->gridHeight;
+    branch->cellSize = source->cellSize;
+    branch->channels = source->channels;
+    branch->codes = source->codes;
+    branch->userAnchors = source->userAnchors;
+    branch->userMask = source->userMask;
+    branch->frameEvery = source->frameEvery;
+    const qint64 forkSteps = job.forkCells * source->channels;
+    branch->inherited.assign(source->entropy.begin(), source->entropy.begin() + forkSteps);
+
+    const torch::Device device = source->model->device();
+    // Raster order over the grid: the first forkCells cells are kept.
+    const torch::Tensor prefix =
+        (torch::arange(int64_t(cells)).reshape({source->gridHeight, source->gridWidth}) <
+         int64_t(job.forkCells))
+            .to(device);
+    SamplerOptions options;
+    options.temperature = job.temperature;
+    options.cached = true;
+    options.anchorMask = source->userMask.defined()
+                             ? torch::logical_or(prefix, source->userMask.to(torch::kBool))
+                             : prefix;
+    for (size_t i = 0; i < source->samplers.size(); ++i) {
+        const AutoregressiveSampler& from = *source->samplers[i];
+        // The source's values in the samplers' own anchor convention; unfilled cells are never
+        // kept (they lie past the fork), only brought into range.
+        const torch::Tensor kept =
+            source->codes
+                ? from.values().reshape({source->gridHeight, source->gridWidth}).clamp_min(0)
+                : from.image();
+        options.anchors =
+            source->userAnchors.defined()
+                ? torch::where(prefix, kept,
+                               source->userAnchors.to(kept.dtype()).reshape(kept.sizes()))
+                : kept;
+        options.seed = job.seed + quint64(i);
+        branch->samplers.push_back(branch->model->sampler(options));
+    }
+
+    park();
+    m_sampling = std::move(branch);
+    recordFrame(true);
+    {
+        QMutexLocker lock(&m_mutex);
+        if (m_generation == job.generation && forkSteps > 0) {
+            m_mode = Mode::Replay;
+            m_stepsLeft = forkSteps;
+        }
+    }
+    emit stepped(describe());
+}
+
+void AutoregressiveSession::switchBranch(const Job& job) {
+    if (!m_sampling || m_sampling->branch != job.branch) {
+        auto it = m_parked.find(job.branch);
+        if (it == m_parked.end())
+            throw DataError(QStringLiteral("branch %1 is gone (restarted or dropped)")
+                                .arg(job.branch)
+                                .toStdString());
+        std::unique_ptr<Sampling> target = std::move(it->second);
+        m_parked.erase(it);
+        park();
+        m_sampling = std::move(target);
+    }
+    m_sampling->generation = job.generation;
+    emit stepped(describe());
+}
+
+const QVector<cv::Mat>& AutoregressiveSession::currentImages() {
+    Sampling& s = *m_sampling;
+    if (s.imagesAt != s.stepsDone()) {
+        s.images.clear();
+        for (const auto& sampler : s.samplers) s.images.push_back(tensorToMat(sampler->image()));
+        s.imagesAt = s.stepsDone();
+    }
+    return s.images;
+}
+
+void AutoregressiveSession::recordFrame(bool force) {
+    Sampling& s = *m_sampling;
+    const qint64 done = s.stepsDone();
+    if (done <= s.lastFrame) return;
+    if (!force && done % s.frameEvery != 0 && !s.samplers.front()->done()) return;
+    s.pendingFrames.push_back(AutoregressiveFrame{done, currentImages()});
+    s.lastFrame = done;
+}
+
+void AutoregressiveSession::stepAll() {
+    Sampling& s = *m_sampling;
     QElapsedTimer timer;
     timer.start();
     SampleStep first;
-    for (size_t i = 0; i < m_sampling->samplers.size(); ++i) {
-        SampleStep s = m_sampling->samplers[i]->step();
-        if (i == 0) first = std::move(s);
+    for (size_t i = 0; i < s.samplers.size(); ++i) {
+        SampleStep step = s.samplers[i]->step();
+        if (i == 0) first = std::move(step);
     }
-    const double ms = timer.nsecsElapsed() / 1e6;
-    AutoregressiveStep step = describe(&first, wantImages);
-    step.msPerStep = ms;
-    return step;
+    s.msPerStep = timer.nsecsElapsed() / 1e6;
+    float bits = std::numeric_limits<float>::quiet_NaN();
+    if (first.probabilities.defined()) {
+        first.probabilities = first.probabilities.to(torch::kCPU, torch::kFloat).contiguous();
+        bits = float(entropyBits(first.probabilities.data_ptr<float>(),
+                                 size_t(first.probabilities.numel())));
+    } else if (first.position < qint64(s.inherited.size())) {
+        bits = s.inherited[size_t(first.position)];  // replayed: what the source predicted
+    }
+    s.entropy.resize(size_t(first.position));  // no-op: positions come in order
+    s.entropy.push_back(bits);
+    s.last = std::move(first);
+    recordFrame(false);
 }
 
-AutoregressiveStep AutoregressiveSession::describe(const SampleStep* last, bool wantImages) const {
-    const Sampling& s = *m_sampling;
+AutoregressiveStep AutoregressiveSession::describe() {
+    Sampling& s = *m_sampling;
     const AutoregressiveSampler& first = *s.samplers.front();
     AutoregressiveStep step;
     step.generation = s.generation;
+    step.branch = s.branch;
     step.family = QString::fromStdString(s.model->family());
     step.stepsDone = first.stepsDone();
     step.totalSteps = first.totalSteps();
@@ -260,20 +503,24 @@ AutoregressiveStep AutoregressiveSession::describe(const SampleStep* last, bool 
     step.cellSize = s.cellSize;
     step.channels = s.channels;
     step.done = first.done();
-    if (last) {
-        step.position = last->position;
-        step.channel = int(last->channel);
-        step.row = int(last->row);
-        step.col = int(last->col);
-        step.value = int(last->value);
-        step.anchored = last->anchored;
-        if (last->probabilities.defined()) {
-            const torch::Tensor p = last->probabilities.to(torch::kCPU, torch::kFloat).contiguous();
+    step.msPerStep = s.msPerStep;
+    if (s.last.position >= 0) {
+        const SampleStep& last = s.last;
+        step.position = last.position;
+        step.channel = int(last.channel);
+        step.row = int(last.row);
+        step.col = int(last.col);
+        step.value = int(last.value);
+        step.anchored = last.anchored;
+        if (last.probabilities.defined()) {
+            const torch::Tensor& p = last.probabilities;  // CPU float, contiguous (stepAll)
             step.distribution.assign(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
         }
     }
-    if (wantImages)
-        for (const auto& sampler : s.samplers) step.images.push_back(tensorToMat(sampler->image()));
+    step.images = currentImages();
+    step.entropyBits = s.entropy;
+    step.frames = std::move(s.pendingFrames);
+    s.pendingFrames.clear();
     return step;
 }
 

@@ -1,6 +1,9 @@
 #include "autoregressive_view.h"
 
 #include "anchor_editor.h"
+#include "autoregressive_video.h"
+#include "entropy_grid.h"
+#include "entropy_map_view.h"
 #include "image_io.h"
 #include "image_view.h"
 #include "qt_image.h"
@@ -9,6 +12,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>
+#include <QDir>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -16,6 +20,9 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QListWidget>
+#include <QMouseEvent>
+#include <QPixmap>
 #include <QPointer>
 #include <QProgressBar>
 #include <QPushButton>
@@ -27,6 +34,7 @@
 
 #include <qcustomplot.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace le {
@@ -34,6 +42,9 @@ namespace le {
 namespace {
 
 constexpr int kMaxCompletions = 6;
+constexpr int kMaxBranches = 12;  // older ones are dropped (their samplers hold memory)
+constexpr int kThumbnail = 56;
+const char* const kLastVideoDirKey = "autoregressive/lastVideoDir";
 
 double stepsPerSecond(int sliderValue) {
     return std::pow(10.0, sliderValue / 25.0);  // 1 .. 10 000, logarithmic
@@ -65,7 +76,10 @@ AutoregressiveView::AutoregressiveView(QWidget* parent) : QWidget(parent) {
     updateButtons();
 }
 
-AutoregressiveView::~AutoregressiveView() = default;
+AutoregressiveView::~AutoregressiveView() {
+    // The views outlive this object's members while QWidget deletes its children.
+    for (ImageView* view : m_views) view->removeEventFilter(this);
+}
 
 QWidget* AutoregressiveView::buildControls() {
     auto* box = new QGroupBox(tr("Sampler"), this);
@@ -189,15 +203,29 @@ QWidget* AutoregressiveView::buildOutput() {
     auto* panel = new QWidget(this);
     auto* column = new QVBoxLayout(panel);
     column->setContentsMargins(0, 0, 0, 0);
+    auto* imagesRow = new QHBoxLayout;
     m_viewRow = new QHBoxLayout;
-    column->addLayout(m_viewRow, 3);
+    imagesRow->addLayout(m_viewRow, 3);
+    auto* entropyColumn = new QVBoxLayout;
+    m_entropy = new EntropyMapView(panel);
+    m_entropyLabel = new QLabel(tr("Entropy: hover a cell"), panel);
+    m_entropyLabel->setToolTip(
+        tr("The entropy of the position under the mouse, on the heat map or the images"));
+    m_entropyLabel->setMinimumWidth(150);
+    entropyColumn->addWidget(m_entropy, 1);
+    entropyColumn->addWidget(m_entropyLabel);
+    imagesRow->addLayout(entropyColumn, 1);
+    column->addLayout(imagesRow, 3);
+    connect(m_entropy, &EntropyMapView::cellHovered, this, &AutoregressiveView::showCellInfo);
+    connect(m_entropy, &EntropyMapView::cellClicked, this, &AutoregressiveView::cellClicked);
 
     m_positionLabel = new QLabel(tr("Choose a PixelCNN or VQ-VAE model"), panel);
     m_positionLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     column->addWidget(m_positionLabel);
+    column->addWidget(buildBranches());
 
     m_plot = new QCustomPlot(panel);
-    m_plot->setMinimumHeight(200);
+    m_plot->setMinimumHeight(150);
     m_plot->setToolTip(
         tr("The model's predicted distribution at the outlined position; the "
            "sampled value in red"));
@@ -219,6 +247,66 @@ QWidget* AutoregressiveView::buildOutput() {
     return panel;
 }
 
+QWidget* AutoregressiveView::buildBranches() {
+    auto* box = new QGroupBox(tr("Rewind and branch"), this);
+    auto* column = new QVBoxLayout(box);
+    column->setContentsMargins(6, 4, 6, 4);
+    auto* row = new QHBoxLayout;
+    m_rewind = new QSlider(Qt::Horizontal, box);
+    m_rewind->setRange(0, 0);
+    m_rewind->setToolTip(
+        tr("How many positions to keep: move it back, then resample the rest from the outlined "
+           "position (or click a position on an image or the heat map)"));
+    connect(m_rewind, &QSlider::valueChanged, this, [this](int value) {
+        m_rewindAtPresent = value >= m_rewind->maximum();
+        updateRewind();
+        updateButtons();
+        showHighlight();
+    });
+    m_rewindLabel = new QLabel(box);
+    m_rewindLabel->setMinimumWidth(170);
+    m_resample = new QPushButton(tr("Resample from here"), box);
+    m_resample->setToolTip(
+        tr("Keep the positions before the slider and sample the rest again with the seed and "
+           "temperature on the left, as a new branch; the current one stays listed (Ctrl+B)"));
+    connect(m_resample, &QPushButton::clicked, this, [this] { rewindTo(m_rewind->value()); });
+    m_stepBack = new QPushButton(tr("Step back"), box);
+    m_stepBack->setToolTip(
+        tr("Rewind one position and resample from there, as a new branch (Ctrl+Z)"));
+    connect(m_stepBack, &QPushButton::clicked, this, &AutoregressiveView::stepBack);
+    m_exportVideo = new QPushButton(tr("Export video\u2026"), box);
+    m_exportVideo->setToolTip(
+        tr("Write the current branch's generation as an MP4 video: the images and the entropy "
+           "heat map side by side, a few seconds long (Ctrl+Shift+E)"));
+    connect(m_exportVideo, &QPushButton::clicked, this, &AutoregressiveView::chooseVideoFile);
+    row->addWidget(new QLabel(tr("Keep"), box));
+    row->addWidget(m_rewind, 1);
+    row->addWidget(m_rewindLabel);
+    row->addWidget(m_resample);
+    row->addWidget(m_stepBack);
+    row->addWidget(m_exportVideo);
+    column->addLayout(row);
+
+    m_branchStrip = new QListWidget(box);
+    m_branchStrip->setViewMode(QListView::IconMode);
+    m_branchStrip->setFlow(QListView::LeftToRight);
+    m_branchStrip->setWrapping(false);
+    m_branchStrip->setMovement(QListView::Static);
+    m_branchStrip->setResizeMode(QListView::Adjust);
+    m_branchStrip->setIconSize(QSize(kThumbnail, kThumbnail));
+    m_branchStrip->setGridSize(QSize(kThumbnail + 44, kThumbnail + 34));
+    m_branchStrip->setFixedHeight(kThumbnail + 56);
+    m_branchStrip->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_branchStrip->setToolTip(
+        tr("Every branch of this run: where it was forked and with which seed. The current one "
+           "is highlighted; click another to continue it (Alt+Left, Alt+Right)"));
+    connect(m_branchStrip, &QListWidget::currentRowChanged, this, [this](int row) {
+        if (row >= 0) showBranch(row);
+    });
+    column->addWidget(m_branchStrip);
+    return box;
+}
+
 void AutoregressiveView::addShortcuts() {
     auto add = [this](const QKeySequence& keys, auto slot) {
         auto* action = new QAction(this);
@@ -233,6 +321,15 @@ void AutoregressiveView::addShortcuts() {
     add(QKeySequence(Qt::Key_Down), [this] { m_stepRow->click(); });
     add(QKeySequence(Qt::Key_End), [this] { m_run->click(); });
     add(QKeySequence(Qt::Key_Escape), [this] { m_stop->click(); });
+    add(QKeySequence(Qt::CTRL | Qt::Key_Z), [this] { m_stepBack->click(); });
+    add(QKeySequence(Qt::CTRL | Qt::Key_B), [this] { m_resample->click(); });
+    add(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E), [this] { m_exportVideo->click(); });
+    add(QKeySequence(Qt::ALT | Qt::Key_Left), [this] {
+        if (currentBranchIndex() > 0) showBranch(currentBranchIndex() - 1);
+    });
+    add(QKeySequence(Qt::ALT | Qt::Key_Right), [this] {
+        if (currentBranchIndex() + 1 < branchCount()) showBranch(currentBranchIndex() + 1);
+    });
 }
 
 void AutoregressiveView::setCheckpoints(const QVector<CatalogEntry>& entries) {
@@ -344,6 +441,16 @@ void AutoregressiveView::restart() {
     m_error.clear();
     m_playing = false;
     m_generation = m_session.restart(setup);
+    m_branches.clear();
+    {
+        QSignalBlocker block(m_branchStrip);
+        m_branchStrip->clear();
+    }
+    Branch root;
+    root.id = m_generation;
+    root.seed = setup.seed;
+    root.temperature = setup.temperature;
+    addBranch(root);
     rebuildCompletionViews(setup.completions);
     updateSpeed();
     updateButtons();
@@ -355,8 +462,12 @@ void AutoregressiveView::rebuildCompletionViews(int count) {
         auto* view = new ImageView(this);
         view->setMinimumSize(120, 120);
         view->setPlaceholderText(tr("Loading\u2026"));
-        view->setToolTip(tr("Completion %1; the outline marks the position being sampled")
+        view->setToolTip(tr("Completion %1; the outline marks the position being sampled. Hover "
+                            "a position for its entropy; click one to resample from there.")
                              .arg(m_views.size() + 1));
+        view->setMouseTracking(true);
+        view->setCursor(Qt::PointingHandCursor);
+        view->installEventFilter(this);
         m_viewRow->addWidget(view);
         m_views.push_back(view);
     }
@@ -367,7 +478,7 @@ void AutoregressiveView::togglePlay() {
         m_session.pause();
         m_playing = false;
     } else {
-        if (m_last.done) restart();
+        if (m_last.done) return;
         m_session.play();
         m_playing = true;
     }
@@ -382,22 +493,52 @@ void AutoregressiveView::updateSpeed() {
 }
 
 void AutoregressiveView::onStepped(const AutoregressiveStep& step) {
-    if (step.generation != m_generation) return;  // from before a restart
+    // Every branch keeps its latest state and its video frames, shown or not.
+    if (Branch* branch = findBranch(step.branch)) {
+        for (const AutoregressiveFrame& frame : step.frames)
+            if (branch->frames.empty() || frame.stepsDone > branch->frames.back().stepsDone)
+                branch->frames.push_back(frame);
+        branch->last = step;
+        branch->last.frames.clear();
+        updateBranchItem(*branch);
+    }
+    if (step.generation != m_generation) return;  // from before a restart, branch or switch
+    display(step);
+    emit stepShown();
+}
+
+void AutoregressiveView::display(const AutoregressiveStep& step) {
     m_last = step;
     for (int i = 0; i < m_views.size() && i < step.images.size(); ++i) {
         m_views[i]->setImage(matToQImage(step.images[i]));
         m_views[i]->setOverlayText({});
-        if (step.position >= 0 && !step.done)
-            m_views[i]->setHighlight(QRect(step.col * step.cellSize, step.row * step.cellSize,
-                                           step.cellSize, step.cellSize));
-        else
-            m_views[i]->setHighlight({});
     }
+    m_entropy->setGrid(makeEntropyGrid(step.entropyBits, step.stepsDone, step.gridWidth,
+                                       step.gridHeight, step.channels));
     m_progress->setRange(0, int(step.totalSteps));
     m_progress->setValue(int(step.stepsDone));
     showDistribution(step);
+    updateRewind();
     updateButtons();
-    emit stepShown();
+    showHighlight();
+}
+
+void AutoregressiveView::showHighlight() {
+    const AutoregressiveStep& step = m_last;
+    QRect cells;
+    if (m_rewind->isEnabled() && m_rewind->value() < m_rewind->maximum()) {
+        // Previewing a rewind: the first position to resample.
+        const int cell = m_rewind->value();
+        if (step.gridWidth > 0) cells = QRect(cell % step.gridWidth, cell / step.gridWidth, 1, 1);
+    } else if (step.position >= 0 && !step.done) {
+        cells = QRect(step.col, step.row, 1, 1);
+    }
+    m_entropy->setHighlight(cells);
+    const QRect pixels = cells.isEmpty()
+                             ? QRect()
+                             : QRect(cells.x() * step.cellSize, cells.y() * step.cellSize,
+                                     step.cellSize, step.cellSize);
+    for (ImageView* view : m_views) view->setHighlight(pixels);
 }
 
 void AutoregressiveView::showDistribution(const AutoregressiveStep& step) {
@@ -444,6 +585,21 @@ void AutoregressiveView::showDistribution(const AutoregressiveStep& step) {
 
 void AutoregressiveView::onFailed(quint64 generation, const QString& message) {
     if (generation != m_generation) return;
+    const Branch* failed = findBranch(generation);
+    if (failed && failed->parent != 0) {
+        // A branch that could not be made: back to where it came from, the run intact.
+        const quint64 parent = failed->parent;
+        removeBranch(generation);
+        m_playing = false;
+        if (findBranch(parent)) {
+            m_currentBranch = parent;
+            m_generation = m_session.switchTo(parent);
+            selectBranchItem();
+        }
+        m_positionLabel->setText(message);
+        updateButtons();
+        return;
+    }
     m_error = message;
     m_playing = false;
     m_positionLabel->setText(message);
@@ -461,12 +617,333 @@ void AutoregressiveView::updateButtons() {
     const bool ready = currentEntry() != nullptr && m_error.isEmpty();
     const bool canStep = ready && m_last.generation == m_generation && !m_last.done;
     m_play->setText(m_playing ? tr("Pause") : tr("Play"));
-    m_play->setEnabled(ready);
+    m_play->setEnabled(m_playing || canStep);
     m_step->setEnabled(canStep && !m_playing);
     m_stepRow->setEnabled(canStep && !m_playing);
     m_run->setEnabled(canStep && !m_playing);
     m_stop->setEnabled(m_playing);
     m_restart->setEnabled(currentEntry() != nullptr);
+    const Branch* current = findBranch(m_currentBranch);
+    const bool canRewind = ready && !m_playing && current && m_last.generation == m_generation;
+    m_rewind->setEnabled(canRewind && rewindSource());
+    m_resample->setEnabled(m_rewind->isEnabled() &&
+                           m_rewind->value() < m_last.gridWidth * qint64(m_last.gridHeight));
+    const bool fresh = current && isFresh(*current);
+    m_stepBack->setEnabled(canRewind && current &&
+                           (fresh ? current->forkCells : filledCells(*current)) > 0);
+    m_exportVideo->setEnabled(!m_exporting && current && !current->frames.empty());
+    m_branchStrip->setEnabled(ready);
+}
+
+// ---- branches --------------------------------------------------------------------------------
+
+AutoregressiveView::Branch* AutoregressiveView::findBranch(quint64 id) {
+    for (Branch& b : m_branches)
+        if (b.id == id) return &b;
+    return nullptr;
+}
+
+const AutoregressiveView::Branch* AutoregressiveView::findBranch(quint64 id) const {
+    for (const Branch& b : m_branches)
+        if (b.id == id) return &b;
+    return nullptr;
+}
+
+int AutoregressiveView::currentBranchIndex() const {
+    for (size_t i = 0; i < m_branches.size(); ++i)
+        if (m_branches[i].id == m_currentBranch) return int(i);
+    return -1;
+}
+
+qint64 AutoregressiveView::filledCells(const Branch& branch) const {
+    return branch.last.stepsDone / std::max(1, branch.last.channels);
+}
+
+// Nothing sampled of its own yet (still at, or replaying up to, its fork).
+bool AutoregressiveView::isFresh(const Branch& branch) const {
+    return branch.parent != 0 && filledCells(branch) <= branch.forkCells;
+}
+
+const AutoregressiveView::Branch* AutoregressiveView::rewindSource() const {
+    const Branch* current = findBranch(m_currentBranch);
+    if (!current) return nullptr;
+    // Rewinding a branch with nothing of its own moves its fork: its parent's positions count.
+    return isFresh(*current) ? findBranch(current->parent) : current;
+}
+
+QImage AutoregressiveView::branchImage(int index) const {
+    if (index < 0 || index >= branchCount() || m_branches[size_t(index)].last.images.isEmpty())
+        return {};
+    return matToQImage(m_branches[size_t(index)].last.images.front());
+}
+
+qint64 AutoregressiveView::branchForkCells(int index) const {
+    return index >= 0 && index < branchCount() ? m_branches[size_t(index)].forkCells : -1;
+}
+
+quint64 AutoregressiveView::branchSeed(int index) const {
+    return index >= 0 && index < branchCount() ? m_branches[size_t(index)].seed : 0;
+}
+
+qint64 AutoregressiveView::branchStepsDone(int index) const {
+    return index >= 0 && index < branchCount() ? m_branches[size_t(index)].last.stepsDone : -1;
+}
+
+void AutoregressiveView::addBranch(const Branch& branch) {
+    m_branches.push_back(branch);
+    Branch& added = m_branches.back();
+    added.item = new QListWidgetItem;
+    {
+        QSignalBlocker block(m_branchStrip);
+        m_branchStrip->addItem(added.item);
+    }
+    m_currentBranch = added.id;
+    updateBranchItem(added);
+    selectBranchItem();
+    m_rewindAtPresent = true;
+    // Bounded: the oldest branch that is neither current nor the current one's parent goes.
+    const quint64 parent = added.parent;
+    const quint64 current = m_currentBranch;
+    while (branchCount() > kMaxBranches) {
+        auto it = std::find_if(m_branches.begin(), m_branches.end(),
+                               [&](const Branch& b) { return b.id != current && b.id != parent; });
+        if (it == m_branches.end()) break;
+        const quint64 id = it->id;
+        m_session.forget(id);
+        removeBranch(id);
+    }
+}
+
+void AutoregressiveView::removeBranch(quint64 id) {
+    auto it = std::find_if(m_branches.begin(), m_branches.end(),
+                           [id](const Branch& b) { return b.id == id; });
+    if (it == m_branches.end()) return;
+    {
+        QSignalBlocker block(m_branchStrip);
+        delete it->item;
+    }
+    m_branches.erase(it);
+    selectBranchItem();
+}
+
+void AutoregressiveView::updateBranchItem(Branch& branch) {
+    if (!branch.item) return;
+    const int index = int(&branch - m_branches.data());
+    const QString fork = branch.parent == 0 ? tr("start") : tr("@%1").arg(branch.forkCells);
+    branch.item->setText(tr("%1 \u00b7 seed %2").arg(fork).arg(branch.seed));
+    const qint64 total = branch.last.totalSteps;
+    const Branch* parent = findBranch(branch.parent);
+    QString tip =
+        branch.parent == 0
+            ? tr("Branch %1: the run from the start").arg(index + 1)
+            : tr("Branch %1: forked from branch %2 keeping %3 positions")
+                  .arg(index + 1)
+                  .arg(parent ? QString::number(parent - m_branches.data() + 1) : tr("(dropped)"))
+                  .arg(branch.forkCells);
+    tip += tr("; seed %1, temperature %2; %3 of %4 steps done")
+               .arg(branch.seed)
+               .arg(branch.temperature, 0, 'f', 2)
+               .arg(branch.last.stepsDone)
+               .arg(total);
+    branch.item->setToolTip(tip);
+    branch.item->setData(Qt::UserRole, branch.id);
+    if (!branch.last.images.isEmpty()) {
+        const QImage image = matToQImage(branch.last.images.front());
+        branch.item->setIcon(QIcon(QPixmap::fromImage(
+            image.scaled(kThumbnail, kThumbnail, Qt::KeepAspectRatio, Qt::FastTransformation))));
+    }
+}
+
+void AutoregressiveView::selectBranchItem() {
+    QSignalBlocker block(m_branchStrip);
+    m_branchStrip->setCurrentRow(currentBranchIndex());
+}
+
+void AutoregressiveView::showBranch(int index) {
+    if (index < 0 || index >= branchCount()) return;
+    Branch& branch = m_branches[size_t(index)];
+    if (branch.id == m_currentBranch) {
+        selectBranchItem();
+        return;
+    }
+    m_playing = false;
+    m_currentBranch = branch.id;
+    m_rewindAtPresent = true;
+    m_generation = m_session.switchTo(branch.id);
+    selectBranchItem();
+    // What it looked like when it was left; the session's report follows at once.
+    if (branch.last.branch == branch.id) display(branch.last);
+    updateButtons();
+}
+
+bool AutoregressiveView::rewindTo(qint64 cells) {
+    Branch* current = findBranch(m_currentBranch);
+    const Branch* source = rewindSource();
+    if (!current || !source || m_last.gridWidth <= 0) return false;
+    const qint64 total = qint64(m_last.gridWidth) * m_last.gridHeight;
+    if (cells < 0 || cells > filledCells(*source) || cells >= total) {
+        m_positionLabel->setText(tr("Only a filled position can be resampled: %1 of %2 are filled")
+                                     .arg(filledCells(*source))
+                                     .arg(total));
+        return false;
+    }
+    const bool fresh = isFresh(*current);
+    const quint64 replaced = fresh ? current->id : 0;
+    Branch branch;
+    branch.parent = source->id;
+    branch.forkCells = cells;
+    branch.temperature = m_temperature->value();
+    branch.seed = quint64(m_seed->value());
+    // The same fork with the same seed and temperature would repeat a branch: move the seed on.
+    auto taken = [&](quint64 seed) {
+        return std::any_of(m_branches.begin(), m_branches.end(), [&](const Branch& b) {
+            return b.id != replaced && b.parent == branch.parent &&
+                   b.forkCells == branch.forkCells && b.seed == seed &&
+                   b.temperature == branch.temperature;
+        });
+    };
+    while (taken(branch.seed)) ++branch.seed;
+    if (branch.seed != quint64(m_seed->value())) {
+        QSignalBlocker block(m_seed);
+        m_seed->setValue(int(std::min<quint64>(branch.seed, quint64(m_seed->maximum()))));
+    }
+    m_error.clear();
+    m_generation = m_session.branch(source->id, cells, branch.seed, branch.temperature);
+    branch.id = m_generation;
+    if (replaced) {
+        m_session.forget(replaced);  // after the branch job has taken it off the current slot
+        removeBranch(replaced);
+    }
+    addBranch(branch);
+    m_playing = cells > 0;  // replaying the kept positions; Stop cancels it
+    m_positionLabel->setText(cells > 0 ? tr("Replaying the %1 kept positions\u2026").arg(cells)
+                                       : tr("Resampling from the start"));
+    updateButtons();
+    return true;
+}
+
+void AutoregressiveView::stepBack() {
+    const Branch* current = findBranch(m_currentBranch);
+    if (!current) return;
+    const qint64 at = isFresh(*current) ? current->forkCells : filledCells(*current);
+    if (at > 0) rewindTo(at - 1);
+}
+
+void AutoregressiveView::updateRewind() {
+    const Branch* source = rewindSource();
+    const qint64 total = qint64(m_last.gridWidth) * m_last.gridHeight;
+    const int maximum =
+        source ? int(std::min(filledCells(*source), std::max<qint64>(0, total - 1))) : 0;
+    {
+        QSignalBlocker block(m_rewind);
+        // At the present it follows the run; moved back it stays where the user put it.
+        m_rewind->setRange(0, maximum);
+        if (m_rewindAtPresent) m_rewind->setValue(maximum);
+    }
+    const int keep = m_rewind->value();
+    if (m_last.gridWidth <= 0) {
+        m_rewindLabel->clear();
+    } else {
+        m_rewindLabel->setText(tr("%1 of %2 \u00b7 row %3, col %4")
+                                   .arg(keep)
+                                   .arg(total)
+                                   .arg(keep / m_last.gridWidth)
+                                   .arg(keep % m_last.gridWidth));
+    }
+}
+
+void AutoregressiveView::showCellInfo(int row, int col) {
+    if (row < 0 || col < 0) {
+        m_entropyLabel->setText(tr("Entropy: hover a cell"));
+        return;
+    }
+    m_entropyLabel->setText(m_entropy->describeCell(row, col));
+}
+
+void AutoregressiveView::cellClicked(int row, int col) {
+    if (m_last.gridWidth <= 0 || !m_rewind->isEnabled()) return;
+    const qint64 cell = qint64(row) * m_last.gridWidth + col;
+    if (cell <= m_rewind->maximum()) m_rewind->setValue(int(cell));
+    rewindTo(cell);
+}
+
+bool AutoregressiveView::eventFilter(QObject* watched, QEvent* event) {
+    auto* view = qobject_cast<ImageView*>(watched);
+    if (!view || !m_views.contains(view) || m_last.gridWidth <= 0 || m_last.cellSize <= 0)
+        return QWidget::eventFilter(watched, event);
+    const bool press = event->type() == QEvent::MouseButtonPress;
+    if (press || event->type() == QEvent::MouseMove) {
+        auto* mouse = static_cast<QMouseEvent*>(event);
+        const QRect target = view->imageRect();
+        const QImage& image = view->image();
+        int row = -1, col = -1;
+        if (!image.isNull() && target.contains(mouse->position().toPoint())) {
+            const int x =
+                int((mouse->position().x() - target.left()) * image.width() / target.width());
+            const int y =
+                int((mouse->position().y() - target.top()) * image.height() / target.height());
+            col = std::clamp(x / m_last.cellSize, 0, m_last.gridWidth - 1);
+            row = std::clamp(y / m_last.cellSize, 0, m_last.gridHeight - 1);
+        }
+        showCellInfo(row, col);
+        if (press && mouse->button() == Qt::LeftButton && row >= 0) cellClicked(row, col);
+    } else if (event->type() == QEvent::Leave) {
+        showCellInfo(-1, -1);
+    }
+    return QWidget::eventFilter(watched, event);
+}
+
+// ---- video -----------------------------------------------------------------------------------
+
+void AutoregressiveView::chooseVideoFile() {
+    QSettings settings;
+    const QString dir = settings.value(kLastVideoDirKey).toString();
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export the generation as a video"),
+        QDir(dir).filePath(QStringLiteral("autoregressive.mp4")), tr("MP4 video (*.mp4)"));
+    if (path.isEmpty()) return;
+    settings.setValue(kLastVideoDirKey, QFileInfo(path).absolutePath());
+    exportVideo(path);
+}
+
+void AutoregressiveView::exportVideo(const QString& path) {
+    const Branch* branch = findBranch(m_currentBranch);
+    if (!branch || branch->frames.empty() || m_exporting) {
+        const QString error =
+            m_exporting ? tr("%1: a video is being written already").arg(path)
+                        : tr("%1: nothing to export: the run has no frames yet").arg(path);
+        m_positionLabel->setText(error);
+        emit videoExported(path, error);
+        return;
+    }
+    AutoregressiveVideoLayout layout;
+    layout.gridWidth = branch->last.gridWidth;
+    layout.gridHeight = branch->last.gridHeight;
+    layout.cellSize = branch->last.cellSize;
+    layout.channels = branch->last.channels;
+    layout.totalSteps = branch->last.totalSteps;
+    const std::vector<AutoregressiveFrame> frames = branch->frames;  // shared 8-bit images
+    const std::vector<float> entropy = branch->last.entropyBits;
+    m_exporting = true;
+    m_positionLabel->setText(tr("Writing %1\u2026").arg(QFileInfo(path).fileName()));
+    updateButtons();
+    QPointer<AutoregressiveView> self(this);
+    QThreadPool::globalInstance()->start([self, path, frames, entropy, layout] {
+        QString error;
+        try {
+            writeAutoregressiveVideo(path, frames, entropy, layout);
+        } catch (const std::exception& e) {
+            error = QString::fromUtf8(e.what());
+        }
+        QMetaObject::invokeMethod(qApp, [self, path, error] {
+            if (!self) return;
+            self->m_exporting = false;
+            self->m_positionLabel->setText(
+                error.isEmpty() ? tr("Wrote %1").arg(QFileInfo(path).fileName()) : error);
+            self->updateButtons();
+            emit self->videoExported(path, error);
+        });
+    });
 }
 
 }  // namespace le

@@ -6,12 +6,16 @@
 #include <QVector>
 #include <QWidget>
 
+#include <vector>
+
 class QComboBox;
 class QCPBars;
 class QCustomPlot;
 class QDoubleSpinBox;
 class QHBoxLayout;
 class QLabel;
+class QListWidget;
+class QListWidgetItem;
 class QProgressBar;
 class QPushButton;
 class QSlider;
@@ -20,13 +24,18 @@ class QSpinBox;
 namespace le {
 
 class AnchorEditor;
+class EntropyMapView;
 class ImageView;
 
 // The "Autoregressive" tab: a PixelCNN (pixel by pixel) or a VQ-VAE prior (code by code) filling
 // an image one position at a time. Play, pause, step one, step a row, run to the end; speed,
 // temperature, seed; start from blank or from anchors (the top half or a painted region of an
 // image), several completions side by side. The position being sampled is outlined and its
-// predicted distribution plotted with the sampled value marked. The sampling runs in an
+// predicted distribution plotted with the sampled value marked; beside the images, a heat map of
+// the predictive entropy of every filled position. The run can be rewound to any filled position
+// (a slider, a click on the image or the heat map, Ctrl+Z for one back) and resampled from there
+// with the seed and temperature of the controls; every branch stays listed with a thumbnail and
+// can be made current again. The current branch exports as an MP4 video. The sampling runs in an
 // AutoregressiveSession thread; this widget only sends commands and paints reports.
 class AutoregressiveView final : public QWidget {
     Q_OBJECT
@@ -47,8 +56,19 @@ public:
     void setAnchorImage(const cv::Mat& image);
     void setStartFrom(StartFrom start);
 
-    // Starts again from the controls' settings (model, start, completions, temperature, seed).
+    // Starts again from the controls' settings (model, start, completions, temperature, seed);
+    // forgets every branch.
     void restart();
+    // Rewinds the current branch to keep its first `cells` positions (pixels or codes) and
+    // resamples the rest with the controls' seed and temperature, as a new branch beside it. A
+    // branch that has sampled nothing of its own yet is moved instead of kept. The seed is moved
+    // on when the same fork with the same seed exists already. False when `cells` is not filled.
+    bool rewindTo(qint64 cells);
+    void stepBack();  // rewinds one position (Ctrl+Z)
+    // Makes the branch at `index` of the strip current again.
+    void showBranch(int index);
+    // Writes the current branch's run as an MP4 video in the background; videoExported answers.
+    void exportVideo(const QString& path);
 
     const AutoregressiveStep& lastStep() const { return m_last; }
     bool isPlaying() const { return m_playing; }
@@ -72,13 +92,43 @@ public:
     QProgressBar* progressBar() const { return m_progress; }
     AnchorEditor* anchorEditor() const { return m_anchors; }
     QLabel* positionLabel() const { return m_positionLabel; }
+    EntropyMapView* entropyMap() const { return m_entropy; }
+    QLabel* entropyLabel() const { return m_entropyLabel; }
+    QListWidget* branchStrip() const { return m_branchStrip; }
+    QSlider* rewindSlider() const { return m_rewind; }
+    QPushButton* resampleButton() const { return m_resample; }
+    QPushButton* stepBackButton() const { return m_stepBack; }
+    QPushButton* exportVideoButton() const { return m_exportVideo; }
+    int branchCount() const { return m_branches.size(); }
+    int currentBranchIndex() const;
+    // Completion 1 of a branch as last reported (8-bit, one pixel per image pixel).
+    QImage branchImage(int index) const;
+    qint64 branchForkCells(int index) const;
+    quint64 branchSeed(int index) const;
+    qint64 branchStepsDone(int index) const;
 
 signals:
     void stepShown();  // a report reached the screen
     void samplingFailed(const QString& message);
+    void videoExported(const QString& path, const QString& error);  // error empty: written
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
+    struct Branch {
+        quint64 id = 0;
+        quint64 parent = 0;  // 0: the run's start
+        qint64 forkCells = 0;
+        quint64 seed = 1;
+        double temperature = 1.0;
+        AutoregressiveStep last;  // its latest report
+        std::vector<AutoregressiveFrame> frames;
+        QListWidgetItem* item = nullptr;
+    };
+
     QWidget* buildControls();
+    QWidget* buildBranches();
     QWidget* buildOutput();
     void addShortcuts();
     void onStepped(const AutoregressiveStep& step);
@@ -91,7 +141,22 @@ private:
     void onModelChanged();
     void rebuildCompletionViews(int count);
     void showDistribution(const AutoregressiveStep& step);
+    void display(const AutoregressiveStep& step);
+    void showHighlight();
     void updateButtons();
+    void updateRewind();
+    void showCellInfo(int row, int col);
+    void cellClicked(int row, int col);
+    void addBranch(const Branch& branch);
+    void removeBranch(quint64 id);
+    void updateBranchItem(Branch& branch);
+    void selectBranchItem();
+    void chooseVideoFile();
+    Branch* findBranch(quint64 id);
+    const Branch* findBranch(quint64 id) const;
+    bool isFresh(const Branch& branch) const;
+    const Branch* rewindSource() const;  // the branch a rewind keeps positions of
+    qint64 filledCells(const Branch& branch) const;
     const CatalogEntry* currentEntry() const;
 
     QVector<CatalogEntry> m_entries;
@@ -125,6 +190,19 @@ private:
     QCPBars* m_bars = nullptr;
     QCPBars* m_sampledBar = nullptr;
     QLabel* m_positionLabel = nullptr;
+    EntropyMapView* m_entropy = nullptr;
+    QLabel* m_entropyLabel = nullptr;
+    QListWidget* m_branchStrip = nullptr;
+    QSlider* m_rewind = nullptr;
+    QLabel* m_rewindLabel = nullptr;
+    QPushButton* m_resample = nullptr;
+    QPushButton* m_stepBack = nullptr;
+    QPushButton* m_exportVideo = nullptr;
+
+    std::vector<Branch> m_branches;  // in the order they were made
+    quint64 m_currentBranch = 0;
+    bool m_rewindAtPresent = true;  // the rewind slider follows the run
+    bool m_exporting = false;
 };
 
 }  // namespace le
