@@ -6,6 +6,7 @@
 #include "interpolation_view.h"
 #include "inversion_view.h"
 #include "main_window.h"
+#include "temperature_view.h"
 #include "threads.h"
 
 #include <QApplication>
@@ -82,8 +83,8 @@ int main(int argc, char** argv) {
     const QCommandLineOption viewOption(
         QStringLiteral("view"),
         QStringLiteral("The tab to show first (and to render with --screenshot): map, inversion, "
-                       "interpolation, autoregressive, compare or training."),
-        QStringLiteral("map|inversion|interpolation|autoregressive|compare|training"),
+                       "interpolation, autoregressive, compare, temperature or training."),
+        QStringLiteral("map|inversion|interpolation|autoregressive|compare|temperature|training"),
         QStringLiteral("map"));
     parser.addOptions(
         {checkpointOption, deviceOption, dataDirOption, screenshotOption, viewOption});
@@ -117,7 +118,7 @@ int main(int argc, char** argv) {
     if ((parser.isSet(viewOption) || parser.isSet(screenshotOption)) && !window.showView(view)) {
         std::fprintf(stderr,
                      "latent-explorer: --view must be map, inversion, interpolation, "
-                     "autoregressive, compare or training, not %s\n",
+                     "autoregressive, compare, temperature or training, not %s\n",
                      qPrintable(view));
         return 2;
     }
@@ -161,6 +162,10 @@ int main(int argc, char** argv) {
         } else if (view == QLatin1String("compare")) {
             window.compareView()->compare();
             QObject::connect(window.compareView(), &le::CompareView::comparisonFinished, &window,
+                             grab, Qt::QueuedConnection);
+        } else if (view == QLatin1String("temperature")) {
+            // Shown by --view, the tab samples its grid; grab once the last row is drawn.
+            QObject::connect(window.temperatureView(), &le::TemperatureView::gridFinished, &window,
                              grab, Qt::QueuedConnection);
         } else if (view == QLatin1String("training")) {
             QTimer::singleShot(1500, &window, grab);  // the runs on disk, listed and drawn

@@ -69,9 +69,10 @@ void TestMainWindow::startsWithoutAModel() {
     QCOMPARE(window.tabs()->tabText(2), QStringLiteral("Interpolation"));
     QCOMPARE(window.tabs()->tabText(3), QStringLiteral("Autoregressive"));
     QCOMPARE(window.tabs()->tabText(4), QStringLiteral("Compare"));
-    QCOMPARE(window.tabs()->tabText(5), QStringLiteral("Training"));
-    for (const char* name :
-         {"map", "inversion", "interpolation", "autoregressive", "compare", "training"})
+    QCOMPARE(window.tabs()->tabText(5), QStringLiteral("Temperature"));
+    QCOMPARE(window.tabs()->tabText(6), QStringLiteral("Training"));
+    for (const char* name : {"map", "inversion", "interpolation", "autoregressive", "compare",
+                             "temperature", "training"})
         QVERIFY2(window.showView(QString::fromLatin1(name)), name);
     QVERIFY(window.minimumWidth() >= 1000);
     QVERIFY(window.latentMapView()->currentImage().isNull());

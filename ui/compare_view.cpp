@@ -2,6 +2,7 @@
 
 #include "image_view.h"
 #include "qt_image.h"
+#include "temperature_grid_job.h"
 
 #include <QAction>
 #include <QComboBox>
@@ -114,8 +115,14 @@ QWidget* CompareView::buildControls() {
     m_temperature->setSingleStep(0.05);
     m_temperature->setValue(1.0);
     m_temperature->setToolTip(
-        tr("Sampling temperature for every model (1: the model's own "
-           "distribution; lower is smoother)"));
+        tr("Sampling temperature for every model (1: the model's own distribution; lower is "
+           "smoother). VAE: %1. DCGAN: %2. Glow: %3. PixelCNN: %4. VQ-VAE: %5. The Temperature "
+           "tab moves it live.")
+            .arg(temperatureMeaning(QStringLiteral("vae")),
+                 temperatureMeaning(QStringLiteral("dcgan")),
+                 temperatureMeaning(QStringLiteral("glow")),
+                 temperatureMeaning(QStringLiteral("pixelcnn")),
+                 temperatureMeaning(QStringLiteral("vqvae"))));
     form->addRow(tr("&Temperature"), m_temperature);
 
     m_run = new QPushButton(tr("Compare"), box);

@@ -5,6 +5,7 @@
 #include "interpolation_view.h"
 #include "inversion_view.h"
 #include "latent_map_view.h"
+#include "temperature_view.h"
 #include "training_view.h"
 
 #include <QAction>
@@ -70,6 +71,12 @@ MainWindow::MainWindow(const QString& device, QWidget* parent)
     m_tabs->setTabToolTip(m_tabs->count() - 1,
                           tr("Blurrier or sharper: every model's samples against the data, in "
                              "numbers and spectra."));
+    m_temperature = new TemperatureView(m_tabs);
+    m_temperature->setObjectName(QStringLiteral("temperature"));
+    m_tabs->addTab(m_temperature, tr("Temperature"));
+    m_tabs->setTabToolTip(m_tabs->count() - 1,
+                          tr("One temperature for every family: the same seed re-sampled as T "
+                             "moves, or swept from 0.25 to 1.25."));
     m_training = new TrainingView(m_tabs);
     m_training->setObjectName(QStringLiteral("training"));
     m_tabs->addTab(m_training, tr("Training"));
@@ -176,6 +183,7 @@ void MainWindow::rescanCatalog() {
     m_inversion->setCheckpoints(m_catalog);
     m_interpolation->setCheckpoints(m_catalog);
     m_compare->setCheckpoints(m_catalog);
+    m_temperature->setCheckpoints(m_catalog);
 }
 
 bool MainWindow::showView(const QString& name) {

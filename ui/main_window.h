@@ -18,6 +18,7 @@ class InterpolationView;
 class TrainingView;
 class InversionView;
 class LatentMapView;
+class TemperatureView;
 
 // The application window: tabs (the latent map first), a File menu, and a status bar with the
 // model, its device and the last decode time. Owns the interactive worker's thread; widgets reach
@@ -44,7 +45,8 @@ public:
     // runs, whose checkpoints the views offer too.
     void setDataDirectory(const QString& dir);
     const QVector<CatalogEntry>& catalog() const { return m_catalog; }
-    // Shows the tab by its name: map, inversion, interpolation, autoregressive, compare, training
+    // Shows the tab by its name: map, inversion, interpolation, autoregressive, compare,
+    // temperature, training
     // (also used by --view).
     bool showView(const QString& name);
 
@@ -55,6 +57,7 @@ public:
     InversionView* inversionView() const { return m_inversion; }
     InterpolationView* interpolationView() const { return m_interpolation; }
     CompareView* compareView() const { return m_compare; }
+    TemperatureView* temperatureView() const { return m_temperature; }
     TrainingView* trainingView() const { return m_training; }
     QTabWidget* tabs() const { return m_tabs; }
     // Everything the status bar says, joined by " | " (for tests and the screenshot mode).
@@ -96,6 +99,7 @@ private:
     InversionView* m_inversion = nullptr;
     InterpolationView* m_interpolation = nullptr;
     CompareView* m_compare = nullptr;
+    TemperatureView* m_temperature = nullptr;
     TrainingView* m_training = nullptr;
     QStringList m_modelDirs;
     QStringList m_openedFiles;
