@@ -16,6 +16,7 @@
 #include <QPixmap>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QSpinBox>
 #include <QStandardPaths>
 #include <QTimer>
 
@@ -141,18 +142,30 @@ int main(int argc, char** argv) {
                              grab, Qt::QueuedConnection);
         } else if (view == QLatin1String("autoregressive")) {
             le::AutoregressiveView* stepper = window.autoregressiveView();
-            // Complete the lower half of a test image, three ways, then grab.
+            // Complete the lower half of a test image, three ways; then rewind to the middle of
+            // the lower half, resample with another seed row by row partway, and grab: two
+            // branches, the heat map with unfilled cells.
             stepper->setStartFrom(le::AutoregressiveView::TopHalf);
             stepper->restart();
-            QObject::connect(
-                stepper, &le::AutoregressiveView::stepShown, &window,
-                [stepper, grab] {
-                    if (stepper->lastStep().done)
-                        QTimer::singleShot(100, stepper, grab);
-                    else if (stepper->lastStep().position < 0 && !stepper->isPlaying())
+            auto* script = new QTimer(&window);
+            QObject::connect(script, &QTimer::timeout, stepper, [stepper, grab, script] {
+                const le::AutoregressiveStep& s = stepper->lastStep();
+                if (stepper->isPlaying() || s.totalSteps <= 0) return;
+                if (stepper->branchCount() == 1) {
+                    if (s.position < 0 && stepper->runButton()->isEnabled())
                         stepper->runButton()->click();
-                },
-                Qt::QueuedConnection);
+                    else if (s.done && stepper->resampleButton()->isEnabled()) {
+                        stepper->seedSpin()->setValue(stepper->seedSpin()->value() + 10);
+                        stepper->rewindTo(qint64(s.gridWidth) * s.gridHeight * 5 / 8);
+                    }
+                } else if (s.stepsDone < s.totalSteps * 13 / 16) {
+                    if (stepper->stepRowButton()->isEnabled()) stepper->stepRowButton()->click();
+                } else {
+                    script->stop();
+                    QTimer::singleShot(100, stepper, grab);
+                }
+            });
+            script->start(50);
             QObject::connect(stepper, &le::AutoregressiveView::samplingFailed, &window, grab,
                              Qt::QueuedConnection);
         } else if (view == QLatin1String("interpolation")) {
