@@ -205,7 +205,7 @@ QWidget* AutoregressiveView::buildOutput() {
     column->setContentsMargins(0, 0, 0, 0);
     auto* imagesRow = new QHBoxLayout;
     m_viewRow = new QHBoxLayout;
-    imagesRow->addLayout(m_viewRow, 3);
+    imagesRow->addLayout(m_viewRow, 2);
     auto* entropyColumn = new QVBoxLayout;
     m_entropy = new EntropyMapView(panel);
     m_entropyLabel = new QLabel(tr("Entropy: hover a cell"), panel);
