@@ -1,16 +1,26 @@
 // The Inversion tab with tiny untrained models written here: an image dropped as a file (a
 // QMimeData drop) is shown and inverted by every model that can, each by its own route; rows
 // show the reconstruction, the error heat map, the VQ-VAE's code grid and the numbers; a long GAN
-// optimisation reports progress live and stops on Cancel.
+// optimisation reports progress live and stops on Cancel. With the shipped checkpoints: a DCGAN's
+// best image so far is shown while it optimises and ends as its result; a VQ-VAE's code grid is
+// edited by clicks (select, palette, paint, undo, reset) and decoded as it changes; its code-usage
+// histogram counts dead codes as an independent count over the same held-out images does.
 
 #include "checkpoint.h"
+#include "code_grid_editor.h"
+#include "code_grid_widget.h"
+#include "faces.h"
 #include "image_io.h"
 #include "image_view.h"
 #include "inversion_view.h"
 #include "model_catalog.h"
+#include "qt_image.h"
+#include "view_data.h"
+#include "vqvae.h"
 
 #include <QComboBox>
 #include <QLabel>
+#include <QListWidget>
 #include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
@@ -18,6 +28,7 @@
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+#include <QToolButton>
 #include <QUrl>
 #include <QtTest>
 
@@ -41,6 +52,29 @@ QString writeCheckpoint(const QString& path, const std::string& family, le::Mode
     return path;
 }
 
+QString shipped(const QString& file) {
+    return QDir(qEnvironmentVariable("LE_SOURCE_DIR")).filePath("models/pretrained/" + file);
+}
+
+QImage rgb(const QImage& image) {
+    return image.convertToFormat(QImage::Format_RGB888);
+}
+
+// Sum of |a - b| over the pixels inside `window` and over all pixels.
+std::pair<double, double> differenceInside(const QImage& a, const QImage& b, const QRect& window) {
+    const QImage x = rgb(a), y = rgb(b);
+    double inside = 0, total = 0;
+    for (int r = 0; r < x.height(); ++r)
+        for (int c = 0; c < x.width(); ++c) {
+            const QRgb p = x.pixel(c, r), q = y.pixel(c, r);
+            const double d = std::abs(qRed(p) - qRed(q)) + std::abs(qGreen(p) - qGreen(q)) +
+                             std::abs(qBlue(p) - qBlue(q));
+            total += d;
+            if (window.contains(c, r)) inside += d;
+        }
+    return {inside, total};
+}
+
 }  // namespace
 
 class TestInversionView : public QObject {
@@ -51,6 +85,9 @@ private slots:
     void droppedFileIsInvertedByEveryCapableModel();
     void ganOptimisationShowsProgressAndCancels();
     void unreadableDropShowsTheFileAndTheReason();
+    void shippedGanShowsItsBestImageLiveAndCancels();
+    void shippedVqVaeCodeGridIsEditable();
+    void codeUsageHistogramCountsDeadCodes();
 
 private:
     void drop(QWidget* target, const QString& file);
@@ -173,6 +210,226 @@ void TestInversionView::unreadableDropShowsTheFileAndTheReason() {
     QVERIFY2(view.errorText().contains(QStringLiteral("not_an_image.png")),
              qPrintable(view.errorText()));
     QVERIFY(!view.isRunning());
+}
+
+void TestInversionView::shippedGanShowsItsBestImageLiveAndCancels() {
+    const QString ckpt = shipped("dcgan_fashion-mnist.lec");
+    if (!QFileInfo::exists(ckpt)) QSKIP("the shipped DCGAN is not in LE_SOURCE_DIR");
+    InversionView view;
+    view.resize(1100, 800);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.stepsSpin()->setValue(150);
+    QVERIFY(view.openImageFile(m_imagePath));  // before the models: no dataset item is loaded
+    view.setCheckpoints(le::scanCheckpoints({}, {ckpt}));
+    QCOMPARE(int(view.invertingModels().size()), 1);
+
+    QVector<QImage> shown;
+    qint64 lastStep = 0;
+    bool stepsIncrease = true;
+    connect(&view, &InversionView::liveImageShown, this, [&](qint64 step) {
+        stepsIncrease &= step > lastStep;
+        lastStep = step;
+        if (shown.isEmpty() || shown.last() != view.liveView()->image())
+            shown << view.liveView()->image();
+    });
+    QSignalSpy finished(&view, &InversionView::inversionFinished);
+    view.invert();
+    QVERIFY(finished.wait(120000));
+    QCOMPARE(finished.first().first().toBool(), false);
+    const le::InversionOutcome& outcome = view.outcomes()[0];
+    QVERIFY2(outcome.error.isEmpty(), qPrintable(outcome.error));
+    qInfo("%lld live images over %lld steps in %.0f ms", qlonglong(shown.size()),
+          qlonglong(outcome.steps), outcome.ms);
+    QVERIFY(stepsIncrease);
+    QCOMPARE(lastStep, qint64(150));  // the last step is always shown
+    // It changed at least twice while the optimisation ran.
+    QVERIFY2(shown.size() >= 3, qPrintable(QString::number(shown.size())));
+    QCOMPARE(shown.first().size(), QSize(28, 28));
+    // And ends as the result.
+    QCOMPARE(view.liveView()->image(), le::matToQImage(outcome.reconstruction));
+    QCOMPARE(view.reconstructionView(0)->image(), le::matToQImage(outcome.reconstruction));
+
+    // Cancel: the best image so far stays, and is the result's.
+    view.stepsSpin()->setValue(100000);
+    shown.clear();
+    lastStep = 0;
+    finished.clear();
+    view.invert();
+    QTRY_VERIFY_WITH_TIMEOUT(shown.size() >= 2, 60000);
+    QTest::mouseClick(view.cancelButton(), Qt::LeftButton);
+    QVERIFY(finished.wait(30000));
+    QCOMPARE(finished.first().first().toBool(), true);
+    QVERIFY(view.outcomes()[0].cancelled);
+    QVERIFY(view.outcomes()[0].steps < 100000);
+    QCOMPARE(view.liveView()->image(), le::matToQImage(view.outcomes()[0].reconstruction));
+    QVERIFY(view.invertButton()->isEnabled());
+}
+
+void TestInversionView::shippedVqVaeCodeGridIsEditable() {
+    const QString ckpt = shipped("vqvae_faces.lec");
+    if (!QFileInfo::exists(ckpt)) QSKIP("the shipped VQ-VAE is not in LE_SOURCE_DIR");
+    InversionView view;
+    view.resize(1200, 900);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.setImage(le::renderFace(le::FaceFactors::random(7), 32));
+    view.setCheckpoints(le::scanCheckpoints({}, {ckpt}));
+    QSignalSpy finished(&view, &InversionView::inversionFinished);
+    view.invert();
+    QVERIFY(finished.wait(60000));
+    const le::InversionOutcome outcome = view.outcomes()[0];
+    QVERIFY2(outcome.error.isEmpty(), qPrintable(outcome.error));
+
+    le::CodeGridEditor* editor = view.codeEditor();
+    QVERIFY(editor->isVisible());
+    QCOMPARE(editor->codes(), outcome.codes);
+    QTRY_VERIFY_WITH_TIMEOUT(editor->paletteReady(), 30000);
+    const int k = editor->codebookSize();
+    QCOMPARE(editor->paletteList()->count(), k);
+    QTRY_COMPARE_WITH_TIMEOUT(editor->shownDecode(), editor->requestedDecode(), 30000);
+    const QImage original = editor->editedView()->image();
+    QCOMPARE(original.size(), QSize(32, 32));
+    // The editor's own decode of the encoded grid is the inversion's reconstruction.
+    const double reconDiff =
+        differenceInside(original, view.reconstructionView(0)->image(), {}).second;
+    QVERIFY2(reconDiff <= 32 * 32 * 3, qPrintable(QString::number(reconDiff)));
+
+    // Select a cell by clicking it on the grid widget; the palette shows its code.
+    le::CodeGridWidget* grid = editor->gridWidget();
+    const int cols = outcome.codeCols, row = 3, col = 4, index = row * cols + col;
+    QTest::mouseClick(grid, Qt::LeftButton, {}, grid->cellRect(row, col).center());
+    QCOMPARE(editor->selectedCell(), index);
+    QListWidget* palette = editor->paletteList();
+    QCOMPARE(palette->currentRow(), outcome.codes[index]);
+
+    // Pick another code in the palette: the cell takes it and the decode follows.
+    const int other = (outcome.codes[index] + k / 2) % k;
+    palette->scrollToItem(palette->item(other));
+    QTest::mouseClick(palette->viewport(), Qt::LeftButton, {},
+                      palette->visualItemRect(palette->item(other)).center());
+    QCOMPARE(editor->codes()[index], other);
+    for (int i = 0; i < outcome.codes.size(); ++i)
+        if (i != index) QCOMPARE(editor->codes()[i], outcome.codes[i]);
+    QCOMPARE(grid->codes()[index], other);
+    QTRY_COMPARE_WITH_TIMEOUT(editor->shownDecode(), editor->requestedDecode(), 30000);
+    const QImage edited = editor->editedView()->image();
+    // The cell covers 4×4 pixels; the decoder's reach adds a margin of a few pixels.
+    const QRect near(col * 4 - 6, row * 4 - 6, 16, 16);
+    const auto [inside, total] = differenceInside(original, edited, near);
+    qInfo("one cell %d -> %d: |change| %.0f in all, %.0f%% near the cell", outcome.codes[index],
+          other, total, 100 * inside / std::max(1.0, total));
+    QVERIFY(total > 0);
+    QVERIFY2(inside >= 0.7 * total, qPrintable(QString("%1 of %2").arg(inside).arg(total)));
+    QCOMPARE(editor->originalView()->image(), original);
+    QVERIFY(!editor->differenceView()->image().isNull());
+    QVERIFY(editor->undoButton()->isEnabled());
+
+    // Ctrl+Z restores the codes and the image.
+    QTest::keyClick(grid, Qt::Key_Z, Qt::ControlModifier);
+    QCOMPARE(editor->codes(), outcome.codes);
+    QTRY_COMPARE_WITH_TIMEOUT(editor->shownDecode(), editor->requestedDecode(), 30000);
+    QCOMPARE(editor->editedView()->image(), original);
+    QVERIFY(!editor->undoButton()->isEnabled());
+
+    // Paint: Ctrl+B, choose the brush, drag along the top row; one undo step takes it back.
+    QTest::keyClick(grid, Qt::Key_B, Qt::ControlModifier);
+    QVERIFY(editor->paintMode());
+    palette->scrollToItem(palette->item(other));
+    QTest::mouseClick(palette->viewport(), Qt::LeftButton, {},
+                      palette->visualItemRect(palette->item(other)).center());
+    QCOMPARE(editor->currentCode(), other);
+    QCOMPARE(editor->codes(), outcome.codes);  // choosing a brush edits nothing
+    QTest::mousePress(grid, Qt::LeftButton, {}, grid->cellRect(0, 0).center());
+    for (int c = 1; c < 4; ++c) QTest::mouseMove(grid, grid->cellRect(0, c).center());
+    QTest::mouseRelease(grid, Qt::LeftButton, {}, grid->cellRect(0, 3).center());
+    for (int c = 0; c < 4; ++c) QCOMPARE(editor->codes()[c], other);
+    for (int i = 4; i < outcome.codes.size(); ++i) QCOMPARE(editor->codes()[i], outcome.codes[i]);
+    QTRY_COMPARE_WITH_TIMEOUT(editor->shownDecode(), editor->requestedDecode(), 30000);
+    QVERIFY(editor->editedView()->image() != original);
+
+    // Reset goes back to the encoded grid, and is undone like any edit.
+    const QVector<int> painted = editor->codes();
+    QTest::mouseClick(editor->resetButton(), Qt::LeftButton);
+    QCOMPARE(editor->codes(), outcome.codes);
+    QTest::keyClick(grid, Qt::Key_Z, Qt::ControlModifier);
+    QCOMPARE(editor->codes(), painted);
+    QTest::keyClick(grid, Qt::Key_Z, Qt::ControlModifier);
+    QCOMPARE(editor->codes(), outcome.codes);
+    QTRY_COMPARE_WITH_TIMEOUT(editor->shownDecode(), editor->requestedDecode(), 30000);
+    QCOMPARE(editor->editedView()->image(), original);
+}
+
+void TestInversionView::codeUsageHistogramCountsDeadCodes() {
+    const QString ckpt = shipped("vqvae_faces.lec");
+    if (!QFileInfo::exists(ckpt)) QSKIP("the shipped VQ-VAE is not in LE_SOURCE_DIR");
+    InversionView view;
+    view.resize(1200, 900);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.setImage(le::renderFace(le::FaceFactors::random(8), 32));
+    view.setCheckpoints(le::scanCheckpoints({}, {ckpt}));
+    QSignalSpy finished(&view, &InversionView::inversionFinished);
+    view.invert();
+    QVERIFY(finished.wait(60000));
+    le::CodeGridEditor* editor = view.codeEditor();
+    QTRY_VERIFY_WITH_TIMEOUT(!editor->usage().counts.isEmpty(), 120000);
+    const le::CodeUsage usage = editor->usage();
+    QVERIFY2(usage.error.isEmpty(), qPrintable(usage.error));
+    const int k = editor->codebookSize();
+    QCOMPARE(usage.counts.size(), k);
+    QVERIFY(usage.images >= 100);
+
+    // An independent count over the same held-out images.
+    le::LoadedCheckpoint loaded = le::loadCheckpoint(ckpt);
+    auto& vq = dynamic_cast<le::VqVae&>(*loaded.model);
+    vq.train(false);
+    const le::Dataset& faces = le::DatasetCache::instance().get(QStringLiteral("faces"));
+    // In the job's batches: a code chosen by a near tie must not depend on the batch size.
+    std::vector<torch::Tensor> codes;
+    {
+        torch::NoGradGuard noGrad;
+        for (int first = 0; first < usage.images; first += le::CodeGridJob::kUsageBatch)
+            codes.push_back(
+                vq
+                    .encodeCodes(faces.test.images.slice(
+                        0, first, std::min(usage.images, first + le::CodeGridJob::kUsageBatch)))
+                    .flatten());
+    }
+    const torch::Tensor expected = torch::bincount(torch::cat(codes), {}, k);
+    int expectedDead = 0;
+    for (int c = 0; c < k; ++c) {
+        QCOMPARE(usage.counts[c], expected[c].item<int64_t>());
+        expectedDead += expected[c].item<int64_t>() == 0;
+    }
+    qInfo("%d of %d codes dead over %d held-out faces", expectedDead, k, usage.images);
+    QCOMPARE(editor->usedBars()->dataCount() + editor->deadBars()->dataCount(), k);
+    QCOMPARE(editor->deadBars()->dataCount(), expectedDead);
+    QCOMPARE(usage.deadCodes(), expectedDead);
+    QVERIFY2(editor->usageTitle().contains(
+                 QStringLiteral("%1 of %2 codes dead").arg(expectedDead).arg(k)),
+             qPrintable(editor->usageTitle()));
+    QVERIFY(editor->usagePlot()->xAxis->label().contains(QString::number(usage.images)));
+
+    // Clicking a bar chooses that code in the palette (the plot is by index).
+    QCustomPlot* plot = editor->usagePlot();
+    plot->replot();
+    const int code = k / 3;
+    const QPoint at(int(plot->xAxis->coordToPixel(code)),
+                    int(plot->yAxis->coordToPixel(plot->yAxis->range().upper / 2)));
+    QTest::mouseClick(plot, Qt::LeftButton, {}, at);
+    QCOMPARE(editor->currentCode(), code);
+    QCOMPARE(editor->paletteList()->currentRow(), code);
+
+    // Sorted: the bars run from the most used code down.
+    editor->setUsageSorted(true);
+    QCOMPARE(editor->usedBars()->dataCount() + editor->deadBars()->dataCount(), k);
+    double previous = std::numeric_limits<double>::infinity();
+    for (auto it = editor->usedBars()->data()->constBegin();
+         it != editor->usedBars()->data()->constEnd(); ++it) {
+        QVERIFY(it->value <= previous);
+        previous = it->value;
+    }
 }
 
 QTEST_MAIN(TestInversionView)
