@@ -51,6 +51,9 @@ struct Context {
     int64_t trainingImages() const { return quick ? 10000 : 0; }  // 0: all 60 000
     // Checkpoints of a family, shipped ones first; the fallback when none is shipped.
     std::vector<BenchModel> modelsOf(const QString& family) const;
+    // The PixelCNN the "full 28×28 sample" is about: Fashion-MNIST's when shipped, else
+    // the first one found.
+    BenchModel samplingPixelCnn() const;
     // A fresh process of this executable or the reference inherits these thread settings.
     QProcessEnvironment childEnvironment() const;
 

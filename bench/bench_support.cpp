@@ -74,6 +74,14 @@ std::vector<BenchModel> Context::modelsOf(const QString& family) const {
     return out;
 }
 
+BenchModel Context::samplingPixelCnn() const {
+    const std::vector<BenchModel> all = modelsOf(QStringLiteral("pixelcnn"));
+    if (all.empty()) throw std::runtime_error("no PixelCNN checkpoint to sample");
+    for (const BenchModel& m : all)
+        if (m.dataset == QLatin1String("fashion-mnist")) return m;
+    return all.front();
+}
+
 QProcessEnvironment Context::childEnvironment() const {
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("OMP_WAIT_POLICY"),

@@ -57,7 +57,7 @@ int setBlasThreads(int threads) {
 }  // namespace
 
 QJsonObject benchPixelCnn(Context& context) {
-    const BenchModel chosen = context.modelsOf(QStringLiteral("pixelcnn")).front();
+    const BenchModel chosen = context.samplingPixelCnn();
     LoadedCheckpoint loaded =
         loadCheckpoint(chosen.checkpoint, parseDevice(context.device.toStdString()));
     GenerativeModel& model = *loaded.model;

@@ -15,9 +15,6 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
-#include <signal.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -35,42 +32,34 @@ QString cpuModel() {
     return QStringLiteral("unknown");
 }
 
-// Runs the GUI offscreen to its screenshot and returns its peak resident memory (MiB) from the
-// kernel's accounting of the child (wait4), or 0 when it did not finish cleanly.
-double guiPeakRssMib(const QString& gui, const QString& view, const QString& shot, int timeoutS) {
-    const pid_t pid = fork();
-    if (pid < 0) return 0;
-    if (pid == 0) {
-        setenv("QT_QPA_PLATFORM", "offscreen", 1);
-        const QByteArray path = gui.toLocal8Bit(), out = shot.toLocal8Bit(),
-                         which = view.toLocal8Bit();
-        execl(path.constData(), path.constData(), "--screenshot", out.constData(), "--view",
-              which.constData(), static_cast<char*>(nullptr));
-        _exit(127);
-    }
-    const auto start = Clock::now();
-    int status = 0;
-    struct rusage usage {};
-    while (true) {
-        const pid_t done = wait4(pid, &status, WNOHANG, &usage);
-        if (done == pid) break;
-        if (done < 0) return 0;
-        if (msSince(start) > timeoutS * 1000.0) {
-            kill(pid, SIGKILL);
-            wait4(pid, &status, 0, &usage);
-            return 0;
-        }
-        QThread::msleep(50);
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return 0;
-    return double(usage.ru_maxrss) / 1024.0;  // KiB on Linux
+// Runs the GUI offscreen to its screenshot and returns its peak resident memory (MiB), or 0 when
+// it did not finish cleanly. Not from wait4() here: a child forked from this process inherits its
+// high-water mark (the kernel copies it through fork and exec), so a bench that has trained for
+// minutes would report its own peak. A small Python process starts the GUI instead and reports
+// the GUI's own peak (RUSAGE_CHILDREN), which starts from Python's few MiB.
+double guiPeakRssMib(const Context& context, const QString& view, const QString& shot,
+                     int timeoutS) {
+    static const char* kLauncher =
+        "import resource, subprocess, sys\n"
+        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,\n"
+        "                      stderr=subprocess.DEVNULL).returncode\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if code == 0 else 0)\n";
+    QProcessEnvironment env = context.childEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    const auto out =
+        runProcess(context.python,
+                   {QStringLiteral("-c"), QString::fromLatin1(kLauncher), context.guiPath,
+                    QStringLiteral("--screenshot"), shot, QStringLiteral("--view"), view},
+                   env, timeoutS);
+    if (!out) return 0;
+    const QList<QByteArray> lines = out->trimmed().split('\n');
+    return lines.isEmpty() ? 0 : lines.back().trimmed().toDouble() / 1024.0;  // KiB on Linux
 }
 
 // One full cached sample (after a warm-up one), seconds.
 double pixelcnnSampleSeconds(Context& context) {
-    LoadedCheckpoint loaded =
-        loadCheckpoint(context.modelsOf(QStringLiteral("pixelcnn")).front().checkpoint,
-                       parseDevice(context.device.toStdString()));
+    LoadedCheckpoint loaded = loadCheckpoint(context.samplingPixelCnn().checkpoint,
+                                             parseDevice(context.device.toStdString()));
     loaded.model->train(false);
     double seconds = 0;
     for (uint64_t seed : {1, 2}) {
@@ -211,8 +200,8 @@ QJsonObject benchMemory(Context& context) {
         QJsonObject gui;
         for (const QString view : {"map", "inversion", "autoregressive"}) {
             logLine(QStringLiteral("memory: the GUI offscreen, view %1").arg(view));
-            const double mib = guiPeakRssMib(context.guiPath, view,
-                                             context.tempDir + "/shot-" + view + ".png", 300);
+            const double mib =
+                guiPeakRssMib(context, view, context.tempDir + "/shot-" + view + ".png", 300);
             gui.insert(view, mib > 0 ? QJsonValue(mib) : QJsonValue("failed"));
             peak = std::max(peak, mib);
         }
