@@ -33,7 +33,8 @@ GenerativeModel& ModelEngine::current() {
     return *m_current;
 }
 
-ModelInfo ModelEngine::load(const QString& checkpointPath, const QString& device) {
+std::shared_ptr<GenerativeModel> ModelEngine::model(const QString& checkpointPath,
+                                                    const QString& device, ModelInfo* info) {
     torch::Device dev = torch::kCPU;
     try {
         dev = parseDevice(device.toStdString());
@@ -45,21 +46,27 @@ ModelInfo ModelEngine::load(const QString& checkpointPath, const QString& device
     auto cached = m_cache.find(key);
     if (cached == m_cache.end()) {
         LoadedCheckpoint loaded = loadCheckpoint(checkpointPath, dev);
-        ModelInfo info;
-        info.checkpointPath = checkpointPath;
-        info.family = loaded.header.family;
-        info.dataset = loaded.header.dataset;
-        info.device = QString::fromStdString(dev.str());
-        info.shape = loaded.model->imageShape();
-        info.latentDim = loaded.model->latentDim();
-        info.capabilities = loaded.model->capabilities();
-        info.steps = loaded.header.steps;
+        ModelInfo loadedInfo;
+        loadedInfo.checkpointPath = checkpointPath;
+        loadedInfo.family = loaded.header.family;
+        loadedInfo.dataset = loaded.header.dataset;
+        loadedInfo.device = QString::fromStdString(dev.str());
+        loadedInfo.shape = loaded.model->imageShape();
+        loadedInfo.latentDim = loaded.model->latentDim();
+        loadedInfo.capabilities = loaded.model->capabilities();
+        loadedInfo.steps = loaded.header.steps;
         cached =
             m_cache.emplace(key, std::shared_ptr<GenerativeModel>(std::move(loaded.model))).first;
-        m_infos[key] = info;
+        m_infos[key] = loadedInfo;
     }
-    m_current = cached->second;
-    m_info = m_infos[key];
+    if (info) *info = m_infos[key];
+    return cached->second;
+}
+
+ModelInfo ModelEngine::load(const QString& checkpointPath, const QString& device) {
+    ModelInfo info;
+    m_current = model(checkpointPath, device, &info);
+    m_info = info;
     return m_info;
 }
 

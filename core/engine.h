@@ -58,6 +58,11 @@ public:
     // Loads (or takes from the cache) a checkpoint on a device; the model becomes current.
     // Throws DataError naming the file on any problem.
     ModelInfo load(const QString& checkpointPath, const QString& device = QStringLiteral("auto"));
+    // Loads (or takes from the cache) a checkpoint without making it current: the models that
+    // score the current one's images. `info`, when given, receives what load() would return.
+    std::shared_ptr<GenerativeModel> model(const QString& checkpointPath,
+                                           const QString& device = QStringLiteral("auto"),
+                                           ModelInfo* info = nullptr);
     bool hasModel() const { return m_current != nullptr; }
     ModelInfo currentInfo() const { return m_info; }
     GenerativeModel& current();

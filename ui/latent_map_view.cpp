@@ -1,14 +1,22 @@
 #include "latent_map_view.h"
 
+#include "errors.h"
 #include "image_view.h"
+#include "likelihood_meter_widget.h"
 #include "qt_image.h"
+#include "video.h"
 
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMouseEvent>
 #include <QPushButton>
+#include <QSettings>
 #include <QSlider>
+#include <QTimer>
 #include <QVBoxLayout>
 
 #include <qcustomplot.h>
@@ -19,6 +27,8 @@
 namespace le {
 
 namespace {
+
+const char* const kLastVideoDirKey = "latentMap/lastVideoExport";
 
 // Tableau 10: a qualitative palette whose neighbours stay distinguishable.
 const QColor& classColour(int index) {
@@ -70,14 +80,39 @@ LatentMapView::LatentMapView(QWidget* parent) : QWidget(parent), m_coords(2, 0.0
 
     auto* right = new QVBoxLayout;
     right->setSpacing(6);
+
+    // The decoded image and, beside it, how likely the scoring models find it.
+    auto* top = new QHBoxLayout;
+    top->setSpacing(12);
+    auto* imageColumn = new QVBoxLayout;
+    imageColumn->setSpacing(6);
     auto* title = new QLabel(tr("<b>Decoded at the cursor</b>"), this);
-    right->addWidget(title);
+    imageColumn->addWidget(title);
     m_imageView = new ImageView(this);
-    m_imageView->setMinimumSize(280, 280);
+    m_imageView->setMinimumSize(240, 240);
     m_imageView->setPlaceholderText(tr("Open a checkpoint to see what its decoder draws."));
     m_imageView->setToolTip(
         tr("The decoder's output for the latent at the cursor, shown with one block per pixel."));
-    right->addWidget(m_imageView);
+    imageColumn->addWidget(m_imageView);
+    imageColumn->addStretch(1);
+    top->addLayout(imageColumn, 1);
+
+    auto* meterColumn = new QVBoxLayout;
+    meterColumn->setSpacing(6);
+    m_meter = new LikelihoodMeterWidget(this);
+    m_meter->setObjectName(QStringLiteral("likelihoodMeter"));
+    auto* meterTitle = new QLabel(tr("<b>How likely is it?</b>"), this);
+    meterTitle->setToolTip(m_meter->toolTip());
+    meterColumn->addWidget(meterTitle);
+    meterColumn->addWidget(m_meter);
+    meterColumn->addStretch(1);
+    auto* meterPanel = new QWidget(this);
+    meterPanel->setLayout(meterColumn);
+    meterColumn->setContentsMargins(0, 0, 0, 0);
+    meterPanel->setFixedWidth(200);
+    top->addWidget(meterPanel);
+    right->addLayout(top);
+
     m_caption = new QLabel(this);
     m_caption->setAlignment(Qt::AlignCenter);
     m_caption->setToolTip(
@@ -93,20 +128,49 @@ LatentMapView::LatentMapView(QWidget* parent) : QWidget(parent), m_coords(2, 0.0
     right->addWidget(m_sliderPanel);
     right->addStretch(1);
 
+    m_recordButton = new QPushButton(tr("\u25cf Recor&d"), this);
+    m_recordButton->setObjectName(QStringLiteral("recordButton"));
+    m_recordButton->setCheckable(true);
+    m_recordButton->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
+    m_recordButton->setToolTip(
+        tr("Record the drag: every image shown while this is on, at the moment it appeared, "
+           "becomes a video that plays at the speed you dragged (Ctrl+Shift+R starts and stops)."));
+    m_recordButton->setEnabled(false);
+    connect(m_recordButton, &QPushButton::toggled, this, &LatentMapView::setRecording);
+    m_exportVideoButton = new QPushButton(tr("Export &video\u2026"), this);
+    m_exportVideoButton->setObjectName(QStringLiteral("exportVideoButton"));
+    m_exportVideoButton->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    m_exportVideoButton->setToolTip(
+        tr("Write the recorded drag as an MP4 video, %1 frames per second, scaled up to at "
+           "least %2 pixels (Ctrl+Shift+E)")
+            .arg(kVideoFps)
+            .arg(kVideoMinSide));
+    m_exportVideoButton->setEnabled(false);
+    connect(m_exportVideoButton, &QPushButton::clicked, this, &LatentMapView::chooseVideoExport);
+    m_recordStatus = new QLabel(this);
+    m_recordStatus->setObjectName(QStringLiteral("recordStatus"));
+    m_recordStatus->setWordWrap(true);
+    m_recordTicker = new QTimer(this);
+    m_recordTicker->setInterval(100);
+    connect(m_recordTicker, &QTimer::timeout, this, &LatentMapView::updateRecordStatus);
+
     m_resetButton = new QPushButton(tr("&Reset"), this);
     m_resetButton->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
     m_resetButton->setToolTip(
         tr("Move the cursor and every slider back to the mean latent (Ctrl+R)."));
     m_resetButton->setEnabled(false);
     connect(m_resetButton, &QPushButton::clicked, this, &LatentMapView::resetCursor);
+    right->addWidget(m_recordStatus);
     auto* buttons = new QHBoxLayout;
+    buttons->addWidget(m_recordButton);
+    buttons->addWidget(m_exportVideoButton);
     buttons->addStretch(1);
     buttons->addWidget(m_resetButton);
     right->addLayout(buttons);
 
     auto* rightPanel = new QWidget(this);
     rightPanel->setLayout(right);
-    rightPanel->setFixedWidth(340);
+    rightPanel->setFixedWidth(500);
     right->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(rightPanel);
 
@@ -164,6 +228,10 @@ void LatentMapView::setModel(const ModelInfo& info, const LatentMap& map) {
     m_imageView->setOverlayText({});
     m_imageView->setPlaceholderText(tr("Decoding\u2026"));
     m_resetButton->setEnabled(hasModel());
+    m_recordButton->setEnabled(hasModel());
+    m_scoresId = 0;
+    m_meterReadySent = false;
+    m_meter->clear(tr("Scoring the image\u2026"));
     rebuildScatter();
     rebuildSliders();
     fitView();
@@ -393,7 +461,157 @@ bool LatentMapView::showResult(const DecodeResult& result) {
     }
     m_imageView->setOverlayText({});
     m_imageView->setImage(image);
+    m_shownImage = result.image;
+    if (m_recording) {
+        m_recorded.push_back({m_recordClock.elapsed(), result.image});
+        updateRecordStatus();
+    }
     return true;
+}
+
+bool LatentMapView::showScores(const ScoreResult& result) {
+    // Scores describe one picture: only the one on screen takes them.
+    if (result.id < m_firstIdOfModel || result.id != m_shownId || result.id < m_scoresId)
+        return false;
+    m_scoresId = result.id;
+    m_meter->setScores(result);
+    emit scoresShown(result.id);
+    if (!m_meterReadySent && (result.scores.isEmpty() || result.bandsComplete)) {
+        m_meterReadySent = true;
+        emit meterReady();
+    }
+    return true;
+}
+
+// Recording keeps the images as they were shown rather than the latent path to decode again at
+// export: the video is then exactly what the user saw (the same 8-bit frames, with the same
+// coalescing of fast drags), recording costs nothing while dragging (no extra decodes competing
+// with the interactive ones in the worker), and export needs no worker round trip. Images are
+// small (28x28 to 64x64) and shared, so even a long recording takes little memory.
+void LatentMapView::setRecording(bool on) {
+    if (on == m_recording) return;
+    if (on && !hasModel()) {
+        const QSignalBlocker block(m_recordButton);
+        m_recordButton->setChecked(false);
+        return;
+    }
+    m_recording = on;
+    {
+        const QSignalBlocker block(m_recordButton);
+        m_recordButton->setChecked(on);
+    }
+    if (on) {
+        m_recorded.clear();
+        m_recordedMs = 0;
+        m_recordClock.start();
+        if (!m_shownImage.empty()) m_recorded.push_back({0, m_shownImage});  // where it starts
+        m_recordTicker->start();
+    } else {
+        m_recordedMs = m_recordClock.isValid() ? m_recordClock.elapsed() : 0;
+        m_recordTicker->stop();
+    }
+    updateRecordStatus();
+}
+
+double LatentMapView::recordedSeconds() const {
+    const qint64 ms = m_recording ? m_recordClock.elapsed() : m_recordedMs;
+    return ms / 1000.0;
+}
+
+std::vector<cv::Mat> LatentMapView::videoFrames() const {
+    std::vector<cv::Mat> frames;
+    if (m_recorded.empty()) return frames;
+    const double seconds = std::max(recordedSeconds(), m_recorded.back().ms / 1000.0);
+    const int count = std::max(1, int(std::lround(seconds * kVideoFps)));
+    std::vector<cv::Mat> scaled(m_recorded.size());
+    std::size_t j = 0;
+    for (int k = 0; k < count; ++k) {
+        // The image on screen at this frame's time: the last one that had appeared by then.
+        const double ms = k * 1000.0 / kVideoFps;
+        while (j + 1 < m_recorded.size() && m_recorded[j + 1].ms <= ms) ++j;
+        if (scaled[j].empty()) {
+            const cv::Mat& image = m_recorded[j].image;
+            const int side = std::max(1, std::max(image.rows, image.cols));
+            scaled[j] = upscaledRgb(image, (kVideoMinSide + side - 1) / side);
+        }
+        frames.push_back(scaled[j]);  // a held frame shares the pixels of the one before
+    }
+    return frames;
+}
+
+bool LatentMapView::exportVideo(const QString& path) {
+    try {
+        if (m_recording) setRecording(false);
+        const std::vector<cv::Mat> frames = videoFrames();
+        if (frames.empty())
+            throw DataError(
+                QStringLiteral("%1: nothing recorded yet: press Record, then drag on the map")
+                    .arg(path)
+                    .toStdString());
+        writeVideo(path, frames, kVideoFps);
+        setRecordStatus(tr("Wrote %1: %2 frames, %3 s")
+                            .arg(QFileInfo(path).fileName())
+                            .arg(frames.size())
+                            .arg(QString::number(frames.size() / kVideoFps, 'f', 1)),
+                        false);
+        return true;
+    } catch (const std::exception& e) {
+        setRecordStatus(QString::fromUtf8(e.what()), true);
+        return false;
+    }
+}
+
+void LatentMapView::chooseVideoExport() {
+    if (m_recording) setRecording(false);
+    QSettings settings;
+    const QString dir = settings.value(kLastVideoDirKey).toString();
+    QString path = QFileDialog::getSaveFileName(
+        this, tr("Export the drag as video"), QDir(dir).filePath(QStringLiteral("latent-walk.mp4")),
+        tr("MP4 video (*.mp4)"));
+    if (path.isEmpty()) return;
+    if (QFileInfo(path).suffix().isEmpty()) path += QStringLiteral(".mp4");
+    settings.setValue(kLastVideoDirKey, QFileInfo(path).absolutePath());
+    exportVideo(path);
+}
+
+void LatentMapView::updateRecordStatus() {
+    m_exportVideoButton->setEnabled(!m_recorded.empty());
+    const double seconds = recordedSeconds();
+    const int frames = std::max(1, int(std::lround(seconds * kVideoFps)));
+    if (m_recording) {
+        if (m_recordClock.elapsed() >= kMaxRecordMs) {
+            setRecording(false);
+            setRecordStatus(tr("Recording stopped after %1 minutes: export it, or record again")
+                                .arg(kMaxRecordMs / 60000),
+                            false);
+            return;
+        }
+        setRecordStatus(tr("\u25cf Recording %1 s \u00b7 %2 frames \u00b7 %3 images shown")
+                            .arg(QString::number(seconds, 'f', 1))
+                            .arg(frames)
+                            .arg(m_recorded.size()),
+                        false);
+        m_recordStatus->setStyleSheet(QStringLiteral("color: #b3261e;"));
+    } else if (!m_recorded.empty()) {
+        setRecordStatus(tr("Recorded %1 s \u00b7 %2 frames at %3 fps: Export video\u2026 writes it")
+                            .arg(QString::number(seconds, 'f', 1))
+                            .arg(frames)
+                            .arg(kVideoFps),
+                        false);
+    } else {
+        setRecordStatus({}, false);
+    }
+}
+
+void LatentMapView::setRecordStatus(const QString& text, bool isError) {
+    m_recordStatus->setText(text);
+    m_recordStatus->setToolTip(text);
+    m_recordStatus->setStyleSheet(isError ? QStringLiteral("color: #b3261e; font-weight: bold;")
+                                          : QString());
+}
+
+QString LatentMapView::recordStatusText() const {
+    return m_recordStatus->text();
 }
 
 void LatentMapView::showError(const QString& message) {
