@@ -5,6 +5,7 @@
 #include "compare_view.h"
 #include "interpolation_view.h"
 #include "inversion_view.h"
+#include "latent_map_view.h"
 #include "main_window.h"
 #include "temperature_view.h"
 #include "threads.h"
@@ -182,6 +183,12 @@ int main(int argc, char** argv) {
                              grab, Qt::QueuedConnection);
         } else if (view == QLatin1String("training")) {
             QTimer::singleShot(1500, &window, grab);  // the runs on disk, listed and drawn
+        } else if (view == QLatin1String("map")) {
+            // The decoded image, and beside it the likelihood meter with its test-set bands.
+            QObject::connect(window.latentMapView(), &le::LatentMapView::meterReady, &window, grab,
+                             Qt::QueuedConnection);
+            QObject::connect(&window, &le::MainWindow::errorShown, &window, grab,
+                             Qt::QueuedConnection);
         } else {
             QObject::connect(&window, &le::MainWindow::firstImageShown, &window, grab,
                              Qt::QueuedConnection);

@@ -107,6 +107,9 @@ MainWindow::MainWindow(const QString& device, QWidget* parent)
     connect(worker, &InteractiveWorker::decoded, this, &MainWindow::onDecoded,
             Qt::QueuedConnection);
     connect(worker, &InteractiveWorker::failed, this, &MainWindow::showError, Qt::QueuedConnection);
+    // The likelihood meter: scores trail their image; the view keeps only those of the image shown.
+    connect(worker, &InteractiveWorker::scored, m_latentMap, &LatentMapView::showScores,
+            Qt::QueuedConnection);
 
     QSettings settings;
     if (!restoreGeometry(settings.value(kGeometryKey).toByteArray())) resize(1180, 720);
@@ -179,6 +182,9 @@ void MainWindow::setDataDirectory(const QString& dir) {
 
 void MainWindow::rescanCatalog() {
     m_catalog = scanCheckpoints(m_modelDirs, m_openedFiles + m_training->runCheckpoints());
+    QStringList scoring;  // the worker picks those of the map's dataset with a likelihood
+    for (const CatalogEntry& entry : m_catalog) scoring << entry.path;
+    m_workerThread.worker()->setScoringCheckpoints(scoring);
     m_autoregressive->setCheckpoints(m_catalog);
     m_inversion->setCheckpoints(m_catalog);
     m_interpolation->setCheckpoints(m_catalog);
