@@ -207,8 +207,10 @@ QWidget* InversionView::buildResults() {
     auto* splitter = new QSplitter(Qt::Vertical, this);
     splitter->addWidget(scroll);
     splitter->addWidget(box);
-    splitter->setStretchFactor(0, 1);
-    splitter->setStretchFactor(1, 1);
+    // The rows come first: at least two of them stay in view when the editor opens.
+    scroll->setMinimumHeight(280);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 2);
     splitter->setChildrenCollapsible(false);
     return splitter;
 }

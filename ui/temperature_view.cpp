@@ -34,7 +34,7 @@ constexpr int kSliderScale = 100;  // slider units per unit of T
 constexpr double kMinT = 0.1, kMaxT = 1.5;
 constexpr int kGridCell = 84;    // one sample: 28 px at 3×
 constexpr int kSweepCell = 112;  // K samples tiled
-constexpr int kTitleWidth = 200;
+constexpr int kTitleWidth = 170;
 
 QColor rowColour(int row) {
     static const QColor palette[] = {QColor(0xE1, 0x57, 0x59), QColor(0x4E, 0x79, 0xA7),
