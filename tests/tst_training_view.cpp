@@ -12,6 +12,7 @@
 #include <QComboBox>
 #include <QDir>
 #include <QFileInfo>
+#include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QProgressBar>
@@ -37,6 +38,7 @@ private slots:
     void runsAreListedAgainAfterARestart();
     void pauseResumeAndStopKeepACheckpoint();
     void badModelOptionFailsWithItsName();
+    void nanStopsTheRunWithAClearMessage();
 
 private:
     void fillForm(TrainingView& view, int steps, const QString& options);
@@ -165,6 +167,44 @@ void TestTrainingView::badModelOptionFailsWithItsName() {
     QCOMPARE(finished.first().first().toString(), QStringLiteral("failed"));
     QVERIFY2(view.statusText().contains(QStringLiteral("hidden")), qPrintable(view.statusText()));
     QVERIFY(view.runs().last().checkpointPath.isEmpty());
+}
+
+// A β of 1e300 (a finite double, but infinite once it scales the float KL) makes the first step's
+// loss non-finite: the run must stop there, say so in red naming the metric, be listed and kept on
+// disk as diverged, leave no half-written checkpoint, and give the form back. (Restoring the last
+// good weights after good steps is tst_trainer's.)
+void TestTrainingView::nanStopsTheRunWithAClearMessage() {
+    TrainingView view;
+    view.show();
+    view.setRunsDirectory(m_runs);
+    fillForm(view, 200, QStringLiteral("hidden=8 latent=4 beta=1e300"));
+    QSignalSpy finished(&view, &TrainingView::runFinished);
+    QSignalSpy checkpoint(&view, &TrainingView::checkpointAvailable);
+    QTest::mouseClick(view.startButton(), Qt::LeftButton);
+    QVERIFY(finished.wait(60000));
+    QCOMPARE(finished.first().first().toString(), QStringLiteral("diverged"));
+
+    const QString status = view.statusText();
+    QVERIFY2(status.contains(QStringLiteral("diverged at step 1")), qPrintable(status));
+    QVERIFY2(status.contains(QStringLiteral("not finite")), qPrintable(status));
+    QVERIFY2(view.findChild<QLabel*>() != nullptr, "the status is a label");
+    bool red = false;
+    for (const QLabel* label : view.findChildren<QLabel*>())
+        if (label->text() == status) red = label->styleSheet().contains(QStringLiteral("#b3261e"));
+    QVERIFY2(red, "a diverged run is reported as an error");
+
+    const le::RunRecord run = view.runs().last();
+    QCOMPARE(run.status, QStringLiteral("diverged"));
+    QVERIFY(run.checkpointPath.isEmpty());
+    QCOMPARE(checkpoint.count(), 0);
+    QVERIFY(!QFileInfo::exists(QDir(run.dir).filePath("model.lec")));
+    QCOMPARE(le::readRun(run.dir).status, QStringLiteral("diverged"));
+    QVERIFY(view.runList()
+                ->item(view.runList()->count() - 1)
+                ->text()
+                .contains(QStringLiteral("diverged")));
+    QVERIFY(!view.isTraining());
+    QVERIFY(view.startButton()->isEnabled());
 }
 
 QTEST_MAIN(TestTrainingView)
