@@ -126,6 +126,13 @@ DragRun dragBurst(const BenchModel& model, const QString& device) {
 }  // namespace
 
 QJsonObject benchDecode(Context& context) {
+    // As the interactive worker runs it: LibTorch single-threaded in this thread (core/threads.h);
+    // the process-wide setting comes back for the suites after this one.
+    useOneTorchThreadHere();
+    struct RestoreThreads {
+        int n;
+        ~RestoreThreads() { torch::set_num_threads(n); }
+    } restore{context.threads.torchThreads};
     QJsonObject perFamily, detail;
     QJsonArray notApplicable;
     for (const BenchModel& model : context.models) {

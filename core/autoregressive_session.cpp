@@ -1,5 +1,7 @@
 #include "autoregressive_session.h"
 
+#include "threads.h"
+
 #include "checkpoint.h"
 #include "entropy_grid.h"
 #include "errors.h"
@@ -160,6 +162,7 @@ bool AutoregressiveSession::isBusy() const {
 }
 
 void AutoregressiveSession::run() {
+    useOneTorchThreadHere();    // one image, position by position: too small to split
     torch::NoGradGuard noGrad;  // thread-local: made in the thread that runs the model
     QElapsedTimer sinceReport;
     sinceReport.start();

@@ -41,6 +41,15 @@ ThreadSettings configureThreads(int torchThreads, int blasThreads) {
     return currentThreadSettings();
 }
 
+void useOneTorchThreadHere() {
+    if (std::getenv("LE_TORCH_THREADS")) return;
+    // LibTorch sizes a thread's OpenMP team lazily, on its first parallel operation, from the
+    // process-wide setting: do that first, so it does not undo the line after.
+    at::internal::lazy_init_num_threads();
+    if (SetThreads set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads")))
+        set(1);
+}
+
 ThreadSettings currentThreadSettings() {
     ThreadSettings s;
     s.torchThreads = torch::get_num_threads();

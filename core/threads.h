@@ -17,4 +17,11 @@ struct ThreadSettings {
 ThreadSettings configureThreads(int torchThreads = 0, int blasThreads = 1);
 ThreadSettings currentThreadSettings();
 
+// Runs LibTorch single-threaded in the calling thread only (OpenMP's thread count is per thread):
+// for the interactive worker and the autoregressive session, whose single-image operations are
+// too small to split. Measured by latent-explorer-bench's threads suite: one thread halves a VAE
+// decode (0.26 against 0.51 ms) and a PixelCNN sample (0.16 against 0.32 s), while training and
+// batch jobs keep both cores. LE_TORCH_THREADS, when set, applies here too.
+void useOneTorchThreadHere();
+
 }  // namespace le

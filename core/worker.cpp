@@ -2,6 +2,7 @@
 
 #include "checkpoint.h"
 #include "errors.h"
+#include "threads.h"
 
 #include <QFileInfo>
 #include <QMetaObject>
@@ -175,6 +176,8 @@ WorkerThread::WorkerThread() : m_worker(new InteractiveWorker) {
     m_thread.setObjectName(QStringLiteral("interactive-worker"));
     m_worker->moveToThread(&m_thread);
     QObject::connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    QObject::connect(&m_thread, &QThread::started, m_worker, &useOneTorchThreadHere,
+                     Qt::DirectConnection);
     m_thread.start();
 }
 
