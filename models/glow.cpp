@@ -26,6 +26,9 @@ torch::Tensor wideToNarrowConv(const torch::Tensor& x, const torch::Tensor& w,
 // A 1×1 convolution (weight out×in, or out×in×1×1) as one batched matrix product: on the CPU,
 // LibTorch runs small 1×1 convolutions through im2col and a GEMM per image; this is the GEMM alone.
 torch::Tensor channelProduct(const torch::Tensor& weight, const torch::Tensor& x) {
+    // Training (gradients on, batches of 64) keeps the convolution, whose kernels are faster there.
+    if (torch::GradMode::is_enabled())
+        return torch::conv2d(x, weight.view({weight.size(0), weight.size(1), 1, 1}));
     const torch::Tensor w = weight.view({weight.size(0), weight.size(1)});
     return torch::matmul(w, x.flatten(2)).view({x.size(0), w.size(0), x.size(2), x.size(3)});
 }
