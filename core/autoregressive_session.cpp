@@ -289,12 +289,7 @@ void AutoregressiveSession::startSampling(const AutoregressiveSetup& setup, quin
         m_sampling.reset();
         m_parked.clear();
         if (!model) {
-            torch::Device device = torch::kCPU;
-            try {
-                device = parseDevice(setup.device.toStdString());
-            } catch (const ModelError& e) {
-                throw DataError(e.what());
-            }
+            torch::Device device = deviceFromName(setup.device);
             model = std::shared_ptr<GenerativeModel>(
                 loadCheckpoint(setup.checkpointPath, device).model.release());
         }

@@ -206,6 +206,14 @@ CheckpointHeader readCheckpointHeader(const QString& path) {
     return parse(path, false).header;
 }
 
+torch::Device deviceFromName(const QString& name) {
+    try {
+        return parseDevice(name.toStdString());
+    } catch (const ModelError& e) {
+        throw DataError(e.what());
+    }
+}
+
 LoadedCheckpoint loadCheckpoint(const QString& path, torch::Device device,
                                 const QString& expectedFamily) {
     ParsedFile parsed = parse(path, true);

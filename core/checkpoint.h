@@ -50,6 +50,10 @@ void saveCheckpoint(const QString& path, GenerativeModel& model, CheckpointHeade
 // Reads and validates the header only (cheap: no weights are parsed).
 CheckpointHeader readCheckpointHeader(const QString& path);
 
+// parseDevice ("auto", "cpu", "cuda", "cuda:N") for a name from the user or a view, failing with
+// a DataError like every other problem the jobs report.
+torch::Device deviceFromName(const QString& name);
+
 // Full load: header, checksum, family (if `expectedFamily` is given), then weights by name and
 // shape. Every failure is a DataError naming the file and the problem.
 // A classifier file is refused here: it is not a generative model (see loadClassifierCheckpoint).

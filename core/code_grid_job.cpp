@@ -156,12 +156,7 @@ void CodeGridJob::loadModel(const QString& checkpoint, const QString& device, qu
             m_model.reset();
             m_checkpoint.clear();
             m_cachedBase.clear();
-            torch::Device where = torch::kCPU;
-            try {
-                where = parseDevice(device.toStdString());
-            } catch (const ModelError& e) {
-                throw DataError(e.what());
-            }
+            torch::Device where = deviceFromName(device);
             LoadedCheckpoint loaded = loadCheckpoint(checkpoint, where, QStringLiteral("vqvae"));
             auto* vq = dynamic_cast<VqVae*>(loaded.model.get());
             if (!vq)

@@ -35,12 +35,7 @@ GenerativeModel& ModelEngine::current() {
 
 std::shared_ptr<GenerativeModel> ModelEngine::model(const QString& checkpointPath,
                                                     const QString& device, ModelInfo* info) {
-    torch::Device dev = torch::kCPU;
-    try {
-        dev = parseDevice(device.toStdString());
-    } catch (const ModelError& e) {
-        throw DataError(e.what());
-    }
+    torch::Device dev = deviceFromName(device);
     const QString key =
         QFileInfo(checkpointPath).absoluteFilePath() + '|' + QString::fromStdString(dev.str());
     auto cached = m_cache.find(key);

@@ -160,12 +160,7 @@ InterpolationStrip InterpolationJob::interpolateOne(const QString& path,
     InterpolationStrip out;
     out.checkpointPath = path;
     try {
-        torch::Device device = torch::kCPU;
-        try {
-            device = parseDevice(request.device.toStdString());
-        } catch (const ModelError& e) {
-            throw DataError(e.what());
-        }
+        torch::Device device = deviceFromName(request.device);
         LoadedCheckpoint loaded = loadCheckpoint(path, device);
         GenerativeModel& model = *loaded.model;
         out.family = QString::fromStdString(model.family());

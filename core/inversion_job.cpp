@@ -94,12 +94,7 @@ InversionOutcome InversionJob::invertOne(const QString& path, const InversionReq
     out.checkpointPath = path;
     QElapsedTimer timer;
     try {
-        torch::Device device = torch::kCPU;
-        try {
-            device = parseDevice(request.device.toStdString());
-        } catch (const ModelError& e) {
-            throw DataError(e.what());
-        }
+        torch::Device device = deviceFromName(request.device);
         LoadedCheckpoint loaded = loadCheckpoint(path, device);
         GenerativeModel& model = *loaded.model;
         out.family = QString::fromStdString(model.family());

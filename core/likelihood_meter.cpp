@@ -64,13 +64,18 @@ void LikelihoodMeter::clear() {
     m_scorers.clear();
 }
 
-void LikelihoodMeter::addScorer(const CatalogEntry& entry, std::shared_ptr<GenerativeModel> model,
-                                const QString& key, double checkpointBpd, bool decoder) {
+LikelihoodMeter::Scorer LikelihoodMeter::scorerFor(const CatalogEntry& entry) {
     Scorer scorer;
     scorer.row.path = entry.path;
     scorer.row.family = entry.family;
     scorer.row.title = familyTitle(entry.family);
     scorer.row.exact = entry.capabilities.exactLikelihood;
+    return scorer;
+}
+
+void LikelihoodMeter::addScorer(const CatalogEntry& entry, std::shared_ptr<GenerativeModel> model,
+                                const QString& key, double checkpointBpd, bool decoder) {
+    Scorer scorer = scorerFor(entry);
     scorer.row.decoder = decoder;
     scorer.row.checkpointBpd = checkpointBpd;
     scorer.model = std::move(model);
@@ -79,11 +84,7 @@ void LikelihoodMeter::addScorer(const CatalogEntry& entry, std::shared_ptr<Gener
 }
 
 void LikelihoodMeter::addFailedScorer(const CatalogEntry& entry, const QString& error) {
-    Scorer scorer;
-    scorer.row.path = entry.path;
-    scorer.row.family = entry.family;
-    scorer.row.title = familyTitle(entry.family);
-    scorer.row.exact = entry.capabilities.exactLikelihood;
+    Scorer scorer = scorerFor(entry);
     scorer.row.error = error;
     m_scorers.push_back(std::move(scorer));
 }

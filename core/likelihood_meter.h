@@ -123,6 +123,8 @@ private:
         quint64 lastScored = 0;  // order: the scorer that waited longest goes first
     };
 
+    // What a meter row says of its checkpoint, before any score.
+    static Scorer scorerFor(const CatalogEntry& entry);
     Reference& referenceOf(const Scorer& scorer);
     const Reference* findReference(const Scorer& scorer) const;
     LikelihoodScore rowWithBand(const Scorer& scorer) const;

@@ -169,12 +169,7 @@ void TemperatureGridJob::process(const TemperatureRequest& request, quint64 gene
     qint64 done = 0;
     try {
         torch::NoGradGuard noGrad;
-        torch::Device device = torch::kCPU;
-        try {
-            device = parseDevice(request.device.toStdString());
-        } catch (const ModelError& e) {
-            throw DataError(e.what());
-        }
+        torch::Device device = deviceFromName(request.device);
         // Drop models no longer asked for (a dataset change); keep the rest loaded.
         for (auto it = m_models.begin(); it != m_models.end();)
             it = request.checkpoints.contains(it->first) ? std::next(it) : m_models.erase(it);

@@ -1,5 +1,6 @@
 #include "training_job.h"
 
+#include "checkpoint.h"
 #include "engine.h"
 #include "errors.h"
 #include "model_catalog.h"
@@ -195,14 +196,7 @@ void TrainingJob::run() {
     QString status = QStringLiteral("failed"), message;
     qint64 steps = 0;
     try {
-        torch::Device device = torch::kCPU;
-        try {
-            device = m_spec.device == QLatin1String("auto")
-                         ? defaultDevice()
-                         : parseDevice(m_spec.device.toStdString());
-        } catch (const ModelError& e) {
-            throw DataError(e.what());
-        }
+        const torch::Device device = deviceFromName(m_spec.device);
         const Dataset data = loadDatasetByName(m_spec.dataset, /*withTrain=*/true, 0, 2000);
         auto model = ModelRegistry::instance().create(m_spec.family.toStdString(),
                                                       m_spec.config(data.shape), device);
