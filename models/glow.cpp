@@ -235,10 +235,12 @@ torch::Tensor FlowStepImpl::forward(const torch::Tensor& x, torch::Tensor& logde
 
 // Real data never comes near the bound; a latent far out in a tail can, when a coupling's scale
 // is small and its inverse divides by it: step after step the values overflow to inf and then
-// NaN. Held at the bound, such a sample stays a (saturated) image.
+// NaN. Held at the bound, such a sample stays a (saturated) image. Clamping alone lets a NaN
+// through (inf − inf inside a step, or an overflowing prior scale above it), so NaN becomes 0.
 torch::Tensor FlowStepImpl::reverse(const torch::Tensor& y) {
     constexpr double kReverseBound = 1e4;
-    return m_actNorm->reverse(m_invConv->reverse(m_coupling->reverse(y)))
+    return torch::nan_to_num(m_actNorm->reverse(m_invConv->reverse(m_coupling->reverse(y))), 0.0,
+                             kReverseBound, -kReverseBound)
         .clamp(-kReverseBound, kReverseBound);
 }
 
