@@ -88,8 +88,13 @@ int main(int argc, char** argv) {
                        "interpolation, autoregressive, compare, temperature or training."),
         QStringLiteral("map|inversion|interpolation|autoregressive|compare|temperature|training"),
         QStringLiteral("map"));
-    parser.addOptions(
-        {checkpointOption, deviceOption, dataDirOption, screenshotOption, viewOption});
+    const QCommandLineOption workspaceOption(
+        QStringLiteral("workspace"),
+        QStringLiteral("A saved workspace (.lew) to reopen: its models, points, images and "
+                       "branches."),
+        QStringLiteral("FILE"));
+    parser.addOptions({checkpointOption, deviceOption, dataDirOption, screenshotOption, viewOption,
+                       workspaceOption});
     parser.process(app);
 
     const QString device = parser.value(deviceOption);
@@ -199,6 +204,16 @@ int main(int argc, char** argv) {
     }
 
     window.show();
+
+    // A workspace brings its own models and view; --view and --checkpoint still win.
+    if (parser.isSet(workspaceOption)) {
+        if (!window.openWorkspace(parser.value(workspaceOption))) {
+            std::fprintf(stderr, "latent-explorer: %s\n", qPrintable(window.lastError()));
+            return 3;
+        }
+        if (parser.isSet(viewOption) || parser.isSet(screenshotOption)) window.showView(view);
+        if (window.hasOrAwaitsModel() && !parser.isSet(checkpointOption)) return app.exec();
+    }
 
     QString checkpoint = parser.value(checkpointOption);
     if (checkpoint.isEmpty() && !pretrainedDir.isEmpty())

@@ -89,7 +89,7 @@ quint64 AutoregressiveSession::restart(const AutoregressiveSetup& setup) {
 }
 
 quint64 AutoregressiveSession::branch(quint64 source, qint64 forkCells, quint64 seed,
-                                      double temperature) {
+                                      double temperature, qint64 steps) {
     QMutexLocker lock(&m_mutex);
     Job job;
     job.kind = Job::Branch;
@@ -98,6 +98,7 @@ quint64 AutoregressiveSession::branch(quint64 source, qint64 forkCells, quint64 
     job.forkCells = forkCells;
     job.seed = seed;
     job.temperature = temperature;
+    job.steps = steps;
     m_jobs.push_back(job);
     m_mode = Mode::Paused;
     if (!QThread::isRunning()) start(QThread::LowPriority);
@@ -158,7 +159,7 @@ void AutoregressiveSession::setStepsPerSecond(double stepsPerSecond) {
 
 bool AutoregressiveSession::isBusy() const {
     QMutexLocker lock(&m_mutex);
-    return m_mode != Mode::Paused || !m_jobs.empty();
+    return m_mode != Mode::Paused || !m_jobs.empty() || m_inJob;
 }
 
 void AutoregressiveSession::run() {
@@ -195,8 +196,11 @@ void AutoregressiveSession::run() {
         if (!m_jobs.empty()) {
             const Job job = std::move(m_jobs.front());
             m_jobs.pop_front();
+            m_inJob = true;  // busy while a job samples (a restored run), though the queue is empty
             lock.unlock();
             runJob(job);
+            lock.relock();
+            m_inJob = false;
             continue;
         }
 
@@ -259,6 +263,9 @@ void AutoregressiveSession::runJob(const Job& job) {
             try {
                 job.kind == Job::Branch ? startBranch(job) : switchBranch(job);
             } catch (const std::exception& e) {
+                // A branch that failed while sampling its first steps is not kept half made.
+                if (job.kind == Job::Branch && m_sampling && m_sampling->branch == job.generation)
+                    m_sampling.reset();
                 emit failed(job.generation, QString::fromUtf8(e.what()));
             }
             return;
@@ -342,6 +349,7 @@ void AutoregressiveSession::startSampling(const AutoregressiveSetup& setup, quin
         }
         m_sampling = std::move(sampling);
         recordFrame(true);
+        sampleTo(setup.steps);
         emit stepped(describe());
     } catch (const std::exception& e) {
         m_sampling.reset();
@@ -418,7 +426,9 @@ void AutoregressiveSession::startBranch(const Job& job) {
     park();
     m_sampling = std::move(branch);
     recordFrame(true);
-    {
+    if (job.steps > 0) {
+        sampleTo(job.steps);
+    } else {
         QMutexLocker lock(&m_mutex);
         if (m_generation == job.generation && forkSteps > 0) {
             m_mode = Mode::Replay;
@@ -426,6 +436,20 @@ void AutoregressiveSession::startBranch(const Job& job) {
         }
     }
     emit stepped(describe());
+}
+
+// Steps the current branch until `steps` are done, without reports in between (the caller
+// reports once): entropy and video frames are recorded as in a run stepped by hand.
+void AutoregressiveSession::sampleTo(qint64 steps) {
+    const AutoregressiveSampler& first = *m_sampling->samplers.front();
+    while (first.stepsDone() < steps && !first.done() && !interrupted()) stepAll();
+}
+
+// Aborted, or a restart is waiting that replaces whatever is being sampled.
+bool AutoregressiveSession::interrupted() const {
+    QMutexLocker lock(&m_mutex);
+    return m_abort || std::any_of(m_jobs.begin(), m_jobs.end(),
+                                  [](const Job& job) { return job.kind == Job::Restart; });
 }
 
 void AutoregressiveSession::switchBranch(const Job& job) {

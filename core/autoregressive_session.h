@@ -42,6 +42,9 @@ struct AutoregressiveSetup {
     // same size, nonzero where kept. Empty image: start from blank.
     cv::Mat anchorImage;
     cv::Mat anchorMask;
+    // Steps to sample at once after the start, before the first report, as a replay: a restored
+    // run brought back to where it was (the same seeds give the same values). 0: none.
+    qint64 steps = 0;
 };
 
 // The state of every completion at one moment of a run, recorded for the video: a frame every
@@ -92,8 +95,11 @@ public:
     // channel) and samples the rest with `seed` (completion i: seed + i) and `temperature`. It
     // becomes current and replays the kept cells at once (stop it like a run); the source is kept.
     // Returns the new generation, which is the new branch's id. A source that is gone or has fewer
-    // cells filled is reported through failed().
-    quint64 branch(quint64 source, qint64 forkCells, quint64 seed, double temperature);
+    // cells filled is reported through failed(). `steps` > 0: the branch instead samples at once
+    // until that many steps are done (its fork's replay included) and reports once, paused: a
+    // restored branch.
+    quint64 branch(quint64 source, qint64 forkCells, quint64 seed, double temperature,
+                   qint64 steps = 0);
     // Makes a kept branch current again (paused); answers with a report of its state.
     quint64 switchTo(quint64 branch);
     // Drops a branch that is not current (its memory); unknown ids are ignored.
@@ -127,6 +133,7 @@ private:
         qint64 forkCells = 0;
         quint64 seed = 1;
         double temperature = 1.0;
+        qint64 steps = 0;  // Branch: steps to reach at once
     };
 
     void command(Mode mode, qint64 steps);
@@ -135,6 +142,8 @@ private:
     void startBranch(const Job& job);
     void switchBranch(const Job& job);
     void park();
+    void sampleTo(qint64 steps);
+    bool interrupted() const;
     void stepAll();
     AutoregressiveStep describe();
     const QVector<cv::Mat>& currentImages();
@@ -144,6 +153,7 @@ private:
     QWaitCondition m_wake;
     bool m_abort = false;
     std::deque<Job> m_jobs;
+    bool m_inJob = false;
     Mode m_mode = Mode::Paused;
     qint64 m_stepsLeft = 0;
     double m_stepsPerSecond = 30;

@@ -142,7 +142,6 @@ InvConv1x1Impl::InvConv1x1Impl(int64_t channels) {
 }
 
 torch::Tensor InvConv1x1Impl::forward(const torch::Tensor& x, torch::Tensor& logdet) {
-    const int64_t c = m_weight.size(0);
     // slogdet in float64: the log-det enters the likelihood once per pixel position.
     const torch::Tensor logAbsDet =
         std::get<1>(torch::slogdet(m_weight.to(torch::kDouble))).to(x.scalar_type());

@@ -2,18 +2,24 @@
 // position, a row, to the end; play and pause; anchors kept across several completions; the
 // painted mask; the VQ-VAE's code grid; keyboard shortcuts; the MP4 export. With the shipped
 // Fashion-MNIST PixelCNN: the entropy heat map against the reported distributions, and rewinding,
-// branching and switching branches. Checks what the user sees change.
+// branching and switching branches, and a workspace that rebuilds every branch. Checks what the
+// user sees change.
 
 #include "anchor_editor.h"
 #include "autoregressive_view.h"
 #include "checkpoint.h"
 #include "entropy_grid.h"
 #include "entropy_map_view.h"
+#include "fashion_mnist.h"
 #include "image_view.h"
 #include "model_catalog.h"
+#include "view_data.h"
+#include "workspace.h"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QJsonArray>
+#include <QJsonObject>
 #include <QLabel>
 #include <QListWidget>
 #include <QProgressBar>
@@ -74,6 +80,35 @@ std::vector<int> greyValues(const QImage& image) {
     return values;
 }
 
+bool haveFashionMnist() {
+    return QFileInfo::exists(le::defaultFashionMnistDir() + "/t10k-images-idx3-ubyte.gz");
+}
+
+bool sameMat(const cv::Mat& a, const cv::Mat& b) {
+    return a.size() == b.size() && a.type() == b.type() &&
+           (a.empty() || cv::norm(a, b, cv::NORM_INF) == 0);
+}
+
+// Entropies bit for bit, NaN (anchored) matching NaN.
+bool sameBits(const std::vector<float>& a, const std::vector<float>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](float x, float y) { return (std::isnan(x) && std::isnan(y)) || x == y; });
+}
+
+// Every completion the two views show, pixel for pixel.
+bool sameCompletions(const AutoregressiveView& a, const AutoregressiveView& b) {
+    if (a.completionCount() != b.completionCount()) return false;
+    for (int i = 0; i < a.completionCount(); ++i)
+        if (a.completionView(i)->image() != b.completionView(i)->image()) return false;
+    return true;
+}
+
+// The workspace file round trip: what a view saves, as the file gives it back.
+QJsonObject throughFile(const QString& path, const QJsonObject& state) {
+    le::saveWorkspaceFile(path, QJsonObject{{"views", QJsonObject{{"autoregressive", state}}}});
+    return le::loadWorkspaceFile(path).value("views").toObject().value("autoregressive").toObject();
+}
+
 bool sameRows(const QImage& a, const cv::Mat& b, int rows) {
     for (int r = 0; r < rows; ++r)
         for (int c = 0; c < b.cols; ++c)
@@ -101,6 +136,11 @@ private slots:
     void rewindBranchAndSwitch();
     void stepBackMovesAFreshBranch();
     void exportsVideo();
+    void workspaceRebuildsBranches();
+    void workspaceKeepsTheSourcesOfDroppedBranches();
+    void workspaceWithMissingModelWarns();
+    void workspaceWithUndecodableMaskWarns_data();
+    void workspaceWithUndecodableMaskWarns();
 
 private:
     // A shown view on the PixelCNN with its first report on screen.
@@ -501,6 +541,244 @@ void TestAutoregressiveView::exportsVideo() {
     QVERIFY(exported.wait(30000));
     QVERIFY(exported.last().at(1).toString().contains(bad));
     QVERIFY(!QFileInfo::exists(bad));
+}
+
+void TestAutoregressiveView::workspaceRebuildsBranches() {
+    if (m_shipped.isEmpty()) QSKIP("the shipped PixelCNN is not in LE_SOURCE_DIR");
+    if (!haveFashionMnist()) QSKIP("dataset-fashion-mnist is not installed");
+    constexpr int kSide = 28, kRows = 6, kFork = 100;
+    AutoregressiveView view;
+    startOn(view, m_shipped);
+
+    // Test item 5 as the anchor image, two painted discs kept, two completions.
+    const cv::Mat item =
+        le::fitMatToShape(le::DatasetCache::instance().item(QStringLiteral("fashion-mnist"), 5),
+                          le::ImageShape{1, kSide, kSide});
+    view.datasetItemSpin()->setValue(5);
+    QTRY_VERIFY_WITH_TIMEOUT(sameMat(view.anchorEditor()->image(), item), 30000);
+    le::AnchorEditor* editor = view.anchorEditor();
+    editor->clearMask();
+    editor->paintAt(QPoint(6, 6), true);
+    editor->paintAt(QPoint(20, 9), true);
+    QCOMPARE(view.startCombo()->currentIndex(), int(AutoregressiveView::Painted));
+    QVERIFY(cv::countNonZero(editor->mask()) > 0);
+    view.completionsSpin()->setValue(2);
+    view.seedSpin()->setValue(3);
+    view.temperatureSpin()->setValue(0.9);
+    view.speedSlider()->setValue(60);
+    QTest::mouseClick(view.restartButton(), Qt::LeftButton);
+    auto stepRows = [](AutoregressiveView& v, int rows, qint64 from) {
+        for (int row = 1; row <= rows; ++row) {
+            QTRY_VERIFY_WITH_TIMEOUT(v.stepRowButton()->isEnabled(), 30000);
+            QTest::mouseClick(v.stepRowButton(), Qt::LeftButton);
+            QTRY_COMPARE_WITH_TIMEOUT(v.lastStep().stepsDone, (from / kSide + row) * kSide, 10000);
+        }
+    };
+    stepRows(view, kRows, 0);
+    if (QTest::currentTestFailed()) return;
+    QCOMPARE(int(view.lastStep().images.size()), 2);
+
+    // Rewound to keep 100 positions, resampled with seed 11 at T = 1.1, two rows further.
+    QTRY_VERIFY(view.resampleButton()->isEnabled());
+    view.rewindSlider()->setValue(kFork);
+    view.seedSpin()->setValue(11);
+    view.temperatureSpin()->setValue(1.1);
+    QTest::mouseClick(view.resampleButton(), Qt::LeftButton);
+    QCOMPARE(view.branchCount(), 2);
+    QTRY_VERIFY_WITH_TIMEOUT(view.lastStep().stepsDone == kFork && !view.isPlaying(), 30000);
+    stepRows(view, 2, kFork);
+    if (QTest::currentTestFailed()) return;
+    constexpr qint64 kBranchSteps = 5 * kSide;  // 100 → 112 → 140
+
+    // The first branch current again.
+    view.showBranch(0);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        view.stepButton()->isEnabled() && view.lastStep().stepsDone == kRows * kSide, 10000);
+    QVERIFY(view.branchImage(0) != view.branchImage(1));
+
+    const QString file = m_tmp.filePath(QStringLiteral("autoregressive.lew"));
+    const QJsonObject state = throughFile(file, view.workspaceState(le::WorkspaceContext(file)));
+
+    AutoregressiveView restored;
+    restored.resize(1000, 600);
+    restored.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&restored));
+    restored.setCheckpoints(m_catalog);  // starts on a model of its own first
+    le::WorkspaceContext context(file);
+    restored.restoreWorkspaceState(state, context);
+    QVERIFY2(context.warnings().isEmpty(), qPrintable(context.warnings().join('\n')));
+    QTRY_VERIFY_WITH_TIMEOUT(restored.stepButton()->isEnabled(), 60000);
+
+    QCOMPARE(restored.modelCombo()->currentData().toString(), m_shipped);
+    QCOMPARE(restored.startCombo()->currentIndex(), int(AutoregressiveView::Painted));
+    QCOMPARE(restored.completionsSpin()->value(), 2);
+    QCOMPARE(restored.seedSpin()->value(), 11);
+    QCOMPARE(restored.temperatureSpin()->value(), 1.1);
+    QCOMPARE(restored.speedSlider()->value(), 60);
+    QCOMPARE(restored.datasetItemSpin()->value(), 5);
+    QVERIFY(sameMat(restored.anchorEditor()->mask(), editor->mask()));
+    QVERIFY(sameMat(restored.anchorEditor()->image(), item));
+
+    QCOMPARE(restored.branchCount(), 2);
+    QCOMPARE(restored.currentBranchIndex(), 0);
+    const qint64 forks[] = {0, kFork}, steps[] = {kRows * kSide, kBranchSteps};
+    const quint64 seeds[] = {3, 11};
+    for (int i = 0; i < 2; ++i) {
+        QCOMPARE(restored.branchForkCells(i), forks[i]);
+        QCOMPARE(restored.branchSeed(i), seeds[i]);
+        QCOMPARE(restored.branchStepsDone(i), steps[i]);
+        QCOMPARE(restored.branchImage(i), view.branchImage(i));
+    }
+    QCOMPARE(restored.completionCount(), 2);
+    QVERIFY(sameCompletions(restored, view));
+    QVERIFY(sameBits(restored.lastStep().entropyBits, view.lastStep().entropyBits));
+    QVERIFY(restored.exportVideoButton()->isEnabled());  // the run's frames came back too
+
+    // Each sampler's random stream is where it was: one more step draws the same values.
+    QTest::mouseClick(view.stepButton(), Qt::LeftButton);
+    QTest::mouseClick(restored.stepButton(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(view.lastStep().stepsDone == kRows * kSide + 1 &&
+                                 restored.lastStep().stepsDone == kRows * kSide + 1,
+                             10000);
+    QVERIFY(sameCompletions(restored, view));
+
+    // And the other branch, every completion of it.
+    view.showBranch(1);
+    restored.showBranch(1);
+    QTRY_VERIFY_WITH_TIMEOUT(view.stepButton()->isEnabled() && restored.stepButton()->isEnabled(),
+                             10000);
+    QCOMPARE(restored.lastStep().stepsDone, kBranchSteps);
+    QVERIFY(sameCompletions(restored, view));
+    QVERIFY(sameBits(restored.lastStep().entropyBits, view.lastStep().entropyBits));
+}
+
+void TestAutoregressiveView::workspaceKeepsTheSourcesOfDroppedBranches() {
+    AutoregressiveView view;
+    startOn(view, m_pixelcnn);
+    QTest::mouseClick(view.runButton(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(view.lastStep().done, 30000);
+    // A chain of 13 branches, each forked one position before the last: the list keeps 12, so the
+    // run's start is dropped though every branch still comes from it.
+    constexpr int kChain = 12, kFirstFork = 50;
+    for (int i = 0; i < kChain; ++i) {
+        const qint64 fork = kFirstFork - i;
+        view.seedSpin()->setValue(100 + i);
+        QVERIFY(view.rewindTo(fork));
+        QTRY_VERIFY_WITH_TIMEOUT(view.lastStep().stepsDone == fork && !view.isPlaying() &&
+                                     view.stepButton()->isEnabled(),
+                                 10000);
+        QTest::mouseClick(view.stepButton(), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(view.lastStep().stepsDone, fork + 1, 10000);
+    }
+    QCOMPARE(view.branchCount(), kChain);
+    QCOMPARE(view.branchForkCells(0), qint64(kFirstFork));  // the start is gone from the list
+    QTRY_VERIFY(view.rewindSlider()->isEnabled());
+
+    const QString file = m_tmp.filePath(QStringLiteral("chain.lew"));
+    const QJsonObject state = throughFile(file, view.workspaceState(le::WorkspaceContext(file)));
+    const QJsonArray saved = state.value("run").toObject().value("branches").toArray();
+    QCOMPARE(saved.size(), kChain + 1);
+    QVERIFY(saved.at(0).toObject().value("dropped").toBool());
+
+    AutoregressiveView restored;
+    startOn(restored, m_vqvae);  // on another model first
+    le::WorkspaceContext context(file);
+    restored.restoreWorkspaceState(state, context);
+    QVERIFY2(context.warnings().isEmpty(), qPrintable(context.warnings().join('\n')));
+    QTRY_VERIFY_WITH_TIMEOUT(restored.stepButton()->isEnabled(), 30000);
+    QCOMPARE(restored.branchCount(), kChain);
+    QCOMPARE(restored.currentBranchIndex(), kChain - 1);
+    for (int i = 0; i < kChain; ++i) {
+        QCOMPARE(restored.branchForkCells(i), view.branchForkCells(i));
+        QCOMPARE(restored.branchSeed(i), view.branchSeed(i));
+        QCOMPARE(restored.branchStepsDone(i), view.branchStepsDone(i));
+        QCOMPARE(restored.branchImage(i), view.branchImage(i));
+    }
+    QVERIFY(sameCompletions(restored, view));
+    // Saved again, it still names the dropped start.
+    const QJsonArray again =
+        restored.workspaceState(context).value("run").toObject().value("branches").toArray();
+    QCOMPARE(again, saved);
+}
+
+void TestAutoregressiveView::workspaceWithMissingModelWarns() {
+    AutoregressiveView view;
+    startOn(view, m_pixelcnn);
+    const QString file = m_tmp.filePath(QStringLiteral("missing.lew"));
+    le::WorkspaceContext context(file);
+    QJsonObject state = view.workspaceState(context);
+    state["model"] = context.fileRef(m_tmp.filePath(QStringLiteral("gone/pixelcnn_gone.lec")));
+    state["seed"] = 42;
+
+    AutoregressiveView restored;
+    startOn(restored, m_pixelcnn);
+    restored.restoreWorkspaceState(state, context);
+    QCOMPARE(context.warnings().size(), 1);
+    QVERIFY2(context.warnings().front().contains(QStringLiteral("pixelcnn_gone.lec")),
+             qPrintable(context.warnings().front()));
+    // The run it had stays, usable; the controls of the workspace are taken.
+    QCOMPARE(restored.modelCombo()->currentData().toString(),
+             QFileInfo(m_pixelcnn).absoluteFilePath());
+    QCOMPARE(restored.seedSpin()->value(), 42);
+    QVERIFY(restored.errorText().isEmpty());
+    QCOMPARE(restored.branchCount(), 1);
+    QTRY_VERIFY(restored.stepButton()->isEnabled());
+    QTest::mouseClick(restored.stepButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(restored.lastStep().stepsDone, qint64(1), 10000);
+}
+
+void TestAutoregressiveView::workspaceWithUndecodableMaskWarns_data() {
+    QTest::addColumn<bool>("runsMask");
+    QTest::newRow("the editor's mask: the run is restored") << false;
+    QTest::newRow("the run's own mask: it starts afresh") << true;
+}
+
+void TestAutoregressiveView::workspaceWithUndecodableMaskWarns() {
+    QFETCH(bool, runsMask);
+    AutoregressiveView view;
+    startOn(view, m_pixelcnn);
+    view.setAnchorImage(gradientImage());
+    view.setStartFrom(AutoregressiveView::TopHalf);
+    QTest::mouseClick(view.restartButton(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(view.stepRowButton()->isEnabled(), 10000);
+    QTest::mouseClick(view.stepRowButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(view.lastStep().stepsDone, qint64(kSize), 10000);
+
+    const QString file = m_tmp.filePath(QStringLiteral("mask.lew"));
+    le::WorkspaceContext context(file);
+    QJsonObject state = view.workspaceState(context);
+    const QString garbage = QString::fromLatin1(QByteArray("not a png").toBase64());
+    if (runsMask) {
+        QJsonObject run = state.value("run").toObject();
+        QVERIFY(run.value("anchor_mask").isString());
+        run["anchor_mask"] = garbage;
+        state["run"] = run;
+    } else {
+        QVERIFY(state.value("anchor_mask").isString());
+        state["anchor_mask"] = garbage;
+    }
+
+    AutoregressiveView restored;
+    startOn(restored, m_pixelcnn);
+    restored.restoreWorkspaceState(state, context);
+    QVERIFY(!context.warnings().isEmpty());
+    QVERIFY2(context.warnings().front().contains(QStringLiteral("mask")),
+             qPrintable(context.warnings().join('\n')));
+    QCOMPARE(restored.startCombo()->currentIndex(), int(AutoregressiveView::TopHalf));
+    QVERIFY(sameMat(restored.anchorEditor()->image(), view.anchorEditor()->image()));
+    QCOMPARE(restored.anchorEditor()->mask().size(), restored.anchorEditor()->image().size());
+    // A mask of another size is refused, the one there kept.
+    const cv::Mat kept = restored.anchorEditor()->mask().clone();
+    QVERIFY(!restored.anchorEditor()->setMask(cv::Mat(kSize + 1, kSize, CV_8UC1, cv::Scalar(255))));
+    QVERIFY(sameMat(restored.anchorEditor()->mask(), kept));
+    QTRY_VERIFY_WITH_TIMEOUT(restored.stepButton()->isEnabled(), 10000);
+    QVERIFY(restored.errorText().isEmpty());
+    QCOMPARE(restored.branchCount(), 1);
+    const qint64 steps = runsMask ? 0 : kSize;
+    QCOMPARE(restored.branchStepsDone(0), steps);
+    if (!runsMask) QVERIFY(sameCompletions(restored, view));
+    QTest::mouseClick(restored.stepButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(restored.lastStep().stepsDone, steps + 1, 10000);
 }
 
 QTEST_MAIN(TestAutoregressiveView)

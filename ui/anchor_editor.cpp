@@ -29,6 +29,13 @@ void AnchorEditor::setImage(const cv::Mat& image) {
     rebuildPreview();
 }
 
+bool AnchorEditor::setMask(const cv::Mat& mask) {
+    if (m_image.empty() || mask.type() != CV_8UC1 || mask.size() != m_image.size()) return false;
+    m_mask = mask > 0;  // 255 where kept, as painting makes it
+    rebuildPreview();
+    return true;
+}
+
 void AnchorEditor::keepTopHalf() {
     if (m_image.empty()) return;
     m_mask.setTo(0);

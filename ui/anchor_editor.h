@@ -21,6 +21,9 @@ public:
     const cv::Mat& image() const { return m_image; }
     // CV_8UC1, image-sized, 255 where kept.
     const cv::Mat& mask() const { return m_mask; }
+    // Replaces the mask (a restored one): CV_8UC1 of the image's size, nonzero kept. Anything else
+    // is refused (false) and the mask stays as it was.
+    bool setMask(const cv::Mat& mask);
     void keepTopHalf();
     void clearMask();
     int brushRadius() const;  // in image pixels

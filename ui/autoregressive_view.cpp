@@ -8,6 +8,7 @@
 #include "image_view.h"
 #include "qt_image.h"
 #include "view_data.h"
+#include "workspace_state.h"
 
 #include <QAction>
 #include <QApplication>
@@ -19,6 +20,7 @@
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
+#include <QJsonArray>
 #include <QLabel>
 #include <QListWidget>
 #include <QMouseEvent>
@@ -45,6 +47,9 @@ constexpr int kMaxCompletions = 6;
 constexpr int kMaxBranches = 12;  // older ones are dropped (their samplers hold memory)
 constexpr int kThumbnail = 56;
 const char* const kLastVideoDirKey = "autoregressive/lastVideoDir";
+// The start combo's choices in a workspace, by StartFrom.
+const QStringList kStartKeys = {QStringLiteral("blank"), QStringLiteral("top_half"),
+                                QStringLiteral("painted")};
 
 double stepsPerSecond(int sliderValue) {
     return std::pow(10.0, sliderValue / 25.0);  // 1 .. 10 000, logarithmic
@@ -427,10 +432,14 @@ void AutoregressiveView::chooseImageFile() {
 }
 
 void AutoregressiveView::restart() {
-    const CatalogEntry* entry = currentEntry();
-    if (!entry) return;
+    if (currentEntry()) startRun(setupFromControls());
+}
+
+// The model, start, completions, temperature and seed of the controls; the caller checks that
+// there is a model.
+AutoregressiveSetup AutoregressiveView::setupFromControls() const {
     AutoregressiveSetup setup;
-    setup.checkpointPath = entry->path;
+    setup.checkpointPath = currentEntry()->path;
     setup.temperature = m_temperature->value();
     setup.seed = quint64(m_seed->value());
     setup.completions = m_completions->value();
@@ -438,16 +447,27 @@ void AutoregressiveView::restart() {
         setup.anchorImage = m_anchors->image();
         setup.anchorMask = m_anchors->mask();
     }
+    return setup;
+}
+
+// Restarts the session on `setup` and forgets every branch; the run's start is listed.
+void AutoregressiveView::startRun(AutoregressiveSetup setup) {
+    // Copies of their own: the editor paints into its mask while the session reads these.
+    setup.anchorImage = setup.anchorImage.clone();
+    setup.anchorMask = setup.anchorMask.clone();
+    m_runSetup = setup;
     m_error.clear();
     m_playing = false;
     m_generation = m_session.restart(setup);
+    m_runId = m_generation;
     m_branches.clear();
+    m_dropped.clear();
     {
         QSignalBlocker block(m_branchStrip);
         m_branchStrip->clear();
     }
     Branch root;
-    root.id = m_generation;
+    root.id = m_runId;
     root.seed = setup.seed;
     root.temperature = setup.temperature;
     addBranch(root);
@@ -584,22 +604,47 @@ void AutoregressiveView::showDistribution(const AutoregressiveStep& step) {
 }
 
 void AutoregressiveView::onFailed(quint64 generation, const QString& message) {
-    if (generation != m_generation) return;
-    const Branch* failed = findBranch(generation);
-    if (failed && failed->parent != 0) {
-        // A branch that could not be made: back to where it came from, the run intact.
-        const quint64 parent = failed->parent;
-        removeBranch(generation);
+    if (generation == m_runId) {
+        // The run could not start (or its first branch failed before any switch): nothing of it
+        // is left to branch from or to switch to, and the failures that follow are stale.
+        std::vector<quint64> others;
+        for (const Branch& b : m_branches)
+            if (b.id != m_runId) others.push_back(b.id);
+        for (quint64 id : others) removeBranch(id);
+        m_dropped.clear();
+        m_currentBranch = m_runId;
+        m_generation = m_runId;
+        showRunFailure(message);
+    } else if (findBranch(generation)) {
+        dropFailedBranch(generation, message);
+    } else if (generation == m_generation) {
+        showRunFailure(message);
+    }
+}
+
+// A branch that could not be made (or went wrong while sampling): unlisted; when it was the
+// current one, back to where it came from, the run intact.
+void AutoregressiveView::dropFailedBranch(quint64 id, const QString& message) {
+    const quint64 parent = findBranch(id)->parent;
+    const bool wasCurrent = id == m_currentBranch;
+    removeBranch(id);
+    m_positionLabel->setText(message);
+    if (wasCurrent) {
         m_playing = false;
-        if (findBranch(parent)) {
-            m_currentBranch = parent;
-            m_generation = m_session.switchTo(parent);
+        // A restored chain can lose its source too: then the first branch listed.
+        const Branch* home = findBranch(parent);
+        if (!home && !m_branches.empty()) home = &m_branches.front();
+        if (home) {
+            m_currentBranch = home->id;
+            m_rewindAtPresent = true;
+            m_generation = m_session.switchTo(home->id);
             selectBranchItem();
         }
-        m_positionLabel->setText(message);
-        updateButtons();
-        return;
     }
+    updateButtons();
+}
+
+void AutoregressiveView::showRunFailure(const QString& message) {
     m_error = message;
     m_playing = false;
     m_positionLabel->setText(message);
@@ -690,6 +735,12 @@ qint64 AutoregressiveView::branchStepsDone(int index) const {
 }
 
 void AutoregressiveView::addBranch(const Branch& branch) {
+    listBranch(branch);
+    dropOldBranches();
+}
+
+// Appends the branch to the strip and makes it current.
+void AutoregressiveView::listBranch(const Branch& branch) {
     m_branches.push_back(branch);
     Branch& added = m_branches.back();
     added.item = new QListWidgetItem;
@@ -701,17 +752,51 @@ void AutoregressiveView::addBranch(const Branch& branch) {
     updateBranchItem(added);
     selectBranchItem();
     m_rewindAtPresent = true;
-    // Bounded: the oldest branch that is neither current nor the current one's parent goes.
-    const quint64 parent = added.parent;
+}
+
+// Bounded: the oldest branch that is neither current nor the current one's parent goes; its
+// record stays while a listed branch descends from it (a workspace rebuilds it through it).
+void AutoregressiveView::dropOldBranches() {
+    const Branch* currentBranch = findBranch(m_currentBranch);
     const quint64 current = m_currentBranch;
+    const quint64 parent = currentBranch ? currentBranch->parent : 0;
     while (branchCount() > kMaxBranches) {
         auto it = std::find_if(m_branches.begin(), m_branches.end(),
                                [&](const Branch& b) { return b.id != current && b.id != parent; });
         if (it == m_branches.end()) break;
-        const quint64 id = it->id;
-        m_session.forget(id);
-        removeBranch(id);
+        Branch record = *it;
+        record.item = nullptr;
+        record.frames.clear();
+        record.last.images.clear();
+        record.last.entropyBits.clear();
+        record.last.distribution.clear();
+        m_dropped.push_back(record);
+        m_session.forget(record.id);
+        removeBranch(record.id);
     }
+    pruneDropped();
+}
+
+void AutoregressiveView::pruneDropped() {
+    std::vector<quint64> needed;
+    for (const Branch& b : m_branches) {
+        for (const Branch* d = findDropped(b.parent); d; d = findDropped(d->parent)) {
+            if (std::find(needed.begin(), needed.end(), d->id) != needed.end()) break;
+            needed.push_back(d->id);
+        }
+    }
+    m_dropped.erase(std::remove_if(m_dropped.begin(), m_dropped.end(),
+                                   [&](const Branch& d) {
+                                       return std::find(needed.begin(), needed.end(), d.id) ==
+                                              needed.end();
+                                   }),
+                    m_dropped.end());
+}
+
+const AutoregressiveView::Branch* AutoregressiveView::findDropped(quint64 id) const {
+    for (const Branch& d : m_dropped)
+        if (d.id == id) return &d;
+    return nullptr;
 }
 
 void AutoregressiveView::removeBranch(quint64 id) {
@@ -891,6 +976,253 @@ bool AutoregressiveView::eventFilter(QObject* watched, QEvent* event) {
         showCellInfo(-1, -1);
     }
     return QWidget::eventFilter(watched, event);
+}
+
+// ---- workspace -------------------------------------------------------------------------------
+
+QJsonObject AutoregressiveView::workspaceState(const WorkspaceContext& context) const {
+    const CatalogEntry* entry = currentEntry();
+    QJsonObject state{
+        {"model", entry ? context.fileRef(entry->path) : QJsonValue(QJsonValue::Null)},
+        {"start", kStartKeys.value(m_start->currentIndex())},
+        {"dataset_item", m_datasetItem->value()},
+        {"anchor_image", WorkspaceContext::imageToJson(m_anchors->image())},
+        {"anchor_mask", WorkspaceContext::imageToJson(m_anchors->mask())},
+        {"completions", m_completions->value()},
+        {"temperature", m_temperature->value()},
+        {"seed", m_seed->value()},
+        {"speed", m_speed->value()},
+    };
+    if (entry && m_error.isEmpty() && !m_branches.empty()) state.insert("run", runState());
+    return state;
+}
+
+// The run as it was started (its anchors can differ from the editor's, painted since) and its
+// branches in the order they were made, with the dropped ones a listed branch comes from.
+QJsonObject AutoregressiveView::runState() const {
+    std::vector<const Branch*> all;
+    for (const Branch& b : m_branches) all.push_back(&b);
+    for (const Branch& d : m_dropped) all.push_back(&d);
+    // Ids are generations: in the order made, so every source comes before its branches.
+    std::sort(all.begin(), all.end(),
+              [](const Branch* a, const Branch* b) { return a->id < b->id; });
+    auto indexOf = [&](quint64 id) {
+        const auto it =
+            std::find_if(all.begin(), all.end(), [id](const Branch* b) { return b->id == id; });
+        return it == all.end() ? -1 : int(it - all.begin());
+    };
+    QJsonArray branches;
+    for (const Branch* b : all) {
+        QJsonObject saved{
+            {"parent", indexOf(b->parent)},    {"fork_cells", b->forkCells},
+            {"seed", qint64(b->seed)},         {"temperature", b->temperature},
+            {"steps_done", b->last.stepsDone},
+        };
+        if (findDropped(b->id)) saved.insert("dropped", true);
+        branches.append(saved);
+    }
+    return QJsonObject{
+        {"completions", m_runSetup.completions},
+        {"anchor_image", WorkspaceContext::imageToJson(m_runSetup.anchorImage)},
+        {"anchor_mask", WorkspaceContext::imageToJson(m_runSetup.anchorMask)},
+        {"branches", branches},
+        {"current", indexOf(m_currentBranch)},
+    };
+}
+
+void AutoregressiveView::restoreWorkspaceState(const QJsonObject& state,
+                                               WorkspaceContext& context) {
+    ++m_datasetRequest;  // a dataset item still loading must not replace the restored image
+    const bool haveModel = restoreModel(state.value("model"), context);
+    restoreControls(state, context);
+    if (!haveModel) {  // the run and its images belong to that model: the current run stays
+        updateButtons();
+        return;
+    }
+    restoreAnchors(state, context);
+    restoreRun(state.value("run").toObject(), context);
+}
+
+// Selects the workspace's model without starting a run on it (the restore starts its own).
+bool AutoregressiveView::restoreModel(const QJsonValue& ref, WorkspaceContext& context) {
+    const QString what = tr("Autoregressive model");
+    const QString path = context.resolveFile(ref, what);
+    if (path.isEmpty()) return false;
+    QSignalBlocker block(m_model);
+    return restoreComboData(m_model, QFileInfo(path).absoluteFilePath(), context, what);
+}
+
+void AutoregressiveView::restoreControls(const QJsonObject& state, WorkspaceContext& context) {
+    const QJsonValue start = state.value("start");
+    if (start.isString()) {
+        const int index = kStartKeys.indexOf(start.toString());
+        if (index >= 0)
+            m_start->setCurrentIndex(index);  // not `activated`: no restart, no mask change
+        else
+            context.warn(
+                tr("Autoregressive start \"%1\" is not on offer here").arg(start.toString()));
+    }
+    restoreValue(m_completions, state.value("completions"));
+    restoreValue(m_temperature, state.value("temperature"));
+    restoreValue(m_seed, state.value("seed"));
+    {
+        QSignalBlocker block(m_speed);
+        restoreValue(m_speed, state.value("speed"));
+    }
+    updateSpeed();
+}
+
+void AutoregressiveView::restoreAnchors(const QJsonObject& state, WorkspaceContext& context) {
+    {
+        QSignalBlocker block(m_datasetItem);  // the image comes from the workspace, not the data
+        restoreValue(m_datasetItem, state.value("dataset_item"));
+    }
+    const cv::Mat image =
+        context.imageFromJson(state.value("anchor_image"), tr("Autoregressive anchor image"));
+    if (image.empty()) return;
+    m_anchors->setImage(fittedToModel(image));
+    const cv::Mat mask =
+        context.imageFromJson(state.value("anchor_mask"), tr("Autoregressive anchor mask"));
+    if (!mask.empty() && !m_anchors->setMask(mask))
+        context.warn(tr("Autoregressive anchor mask: %1\u00d7%2 does not fit the %3\u00d7%4 image")
+                         .arg(mask.cols)
+                         .arg(mask.rows)
+                         .arg(m_anchors->image().cols)
+                         .arg(m_anchors->image().rows));
+}
+
+// As saved when it has the model's shape already (bit for bit), else fitted like an import.
+cv::Mat AutoregressiveView::fittedToModel(const cv::Mat& image) const {
+    const CatalogEntry* entry = currentEntry();
+    if (!entry || (image.rows == entry->shape.height && image.cols == entry->shape.width &&
+                   image.channels() == entry->shape.channels))
+        return image;
+    return fitMatToShape(image, entry->shape);
+}
+
+// Restarts on the run's own setup, sampled to where its start was, then makes every later
+// branch again from its source in the order they were made (each sampled to where it was), and
+// switches to the one that was current. The session does it all in its thread, in this order.
+void AutoregressiveView::restoreRun(const QJsonObject& run, WorkspaceContext& context) {
+    std::vector<SavedBranch> saved = readSavedBranches(run.value("branches"), context);
+    AutoregressiveSetup setup = setupFromControls();
+    if (saved.empty() || !readRunAnchors(run, setup, context)) {
+        if (!saved.empty())
+            context.warn(tr("Autoregressive: the run starts afresh; its branches are left out"));
+        restart();
+        return;
+    }
+    setup.completions =
+        std::clamp(run.value("completions").toInt(setup.completions), 1, kMaxCompletions);
+    setup.seed = saved.front().seed;
+    setup.temperature = saved.front().temperature;
+    setup.steps = saved.front().stepsDone;
+    startRun(setup);
+
+    std::vector<quint64> ids(saved.size(), 0);  // the new id of each saved branch; 0: left out
+    std::vector<Branch> hidden;                 // rebuilt as sources only, then forgotten
+    ids[0] = m_runId;
+    m_branches.front().last.stepsDone = saved.front().stepsDone;  // until its report arrives
+    if (saved.front().dropped) {
+        hidden.push_back(m_branches.front());
+        hidden.back().item = nullptr;
+        removeBranch(m_runId);
+    }
+    for (size_t i = 1; i < saved.size(); ++i) {
+        const SavedBranch& s = saved[i];
+        if (s.parent < 0) continue;  // unreadable (warned)
+        const quint64 source = ids[size_t(s.parent)];
+        if (source == 0) {
+            context.warn(
+                tr("Autoregressive branch %1: its source is left out, so it is too").arg(i + 1));
+            continue;
+        }
+        Branch branch;
+        branch.parent = source;
+        branch.forkCells = s.forkCells;
+        branch.seed = s.seed;
+        branch.temperature = s.temperature;
+        branch.last.stepsDone = s.stepsDone;
+        branch.id = m_session.branch(source, s.forkCells, s.seed, s.temperature, s.stepsDone);
+        ids[i] = branch.id;
+        if (s.dropped)
+            hidden.push_back(branch);
+        else
+            listBranch(branch);
+    }
+    if (m_branches.empty() && !hidden.empty() && hidden.front().id == m_runId) {
+        listBranch(hidden.front());  // nothing else to show: the run's start after all
+        hidden.erase(hidden.begin());
+    }
+    const int current = run.value("current").toInt(-1);
+    if (current >= 0 && size_t(current) < saved.size() && ids[size_t(current)] &&
+        findBranch(ids[size_t(current)]))
+        m_currentBranch = ids[size_t(current)];
+    selectBranchItem();
+    m_rewindAtPresent = true;
+    // The switch first: a forgotten branch must have been parked to be dropped.
+    m_generation = m_session.switchTo(m_currentBranch);
+    for (const Branch& h : hidden) {
+        m_session.forget(h.id);
+        m_dropped.push_back(h);
+    }
+    dropOldBranches();
+    m_positionLabel->setText(tr("Restoring %n branch(es)\u2026", nullptr, branchCount()));
+    for (ImageView* view : m_views) view->setOverlayText(tr("Restoring\u2026"));
+    updateButtons();
+}
+
+// The run's own anchors into `setup`; false (with a warning) when they were saved but cannot be
+// used: the branches could not be sampled as they were.
+bool AutoregressiveView::readRunAnchors(const QJsonObject& run, AutoregressiveSetup& setup,
+                                        WorkspaceContext& context) {
+    setup.anchorImage.release();
+    setup.anchorMask.release();
+    const QJsonValue image = run.value("anchor_image");
+    if (image.isNull() || image.isUndefined()) return true;  // from blank
+    setup.anchorImage = context.imageFromJson(image, tr("Autoregressive run: anchor image"));
+    if (setup.anchorImage.empty()) return false;
+    setup.anchorImage = fittedToModel(setup.anchorImage);
+    const QJsonValue mask = run.value("anchor_mask");
+    if (mask.isNull() || mask.isUndefined()) return true;  // every pixel kept
+    setup.anchorMask = context.imageFromJson(mask, tr("Autoregressive run: anchor mask"));
+    if (setup.anchorMask.empty()) return false;
+    if (setup.anchorMask.type() != CV_8UC1 || setup.anchorMask.size() != setup.anchorImage.size()) {
+        context.warn(tr("Autoregressive run: the anchor mask does not fit its image"));
+        return false;
+    }
+    return true;
+}
+
+// The saved branches, each checked: the first is the run's start, every other names an earlier
+// one as its source. Empty (with a warning) when the start itself is unusable.
+std::vector<AutoregressiveView::SavedBranch> AutoregressiveView::readSavedBranches(
+    const QJsonValue& value, WorkspaceContext& context) const {
+    std::vector<SavedBranch> saved;
+    const QJsonArray array = value.toArray();
+    for (int i = 0; i < array.size(); ++i) {
+        const QJsonObject o = array.at(i).toObject();
+        SavedBranch s;
+        s.parent = o.value("parent").toInt(-2);
+        s.forkCells = o.value("fork_cells").toInteger(-1);
+        const qint64 seed = o.value("seed").toInteger(-1);
+        s.seed = quint64(std::max<qint64>(seed, 0));
+        s.temperature = o.value("temperature").toDouble(-1);
+        s.stepsDone = o.value("steps_done").toInteger(-1);
+        s.dropped = o.value("dropped").toBool(false);
+        const bool start = i == 0;
+        const bool valid = (start ? s.parent == -1 && s.forkCells == 0
+                                  : s.parent >= 0 && s.parent < i && s.forkCells >= 0) &&
+                           seed >= 0 && std::isfinite(s.temperature) && s.temperature > 0 &&
+                           s.stepsDone >= 0;
+        if (!valid) {
+            context.warn(tr("Autoregressive branch %1: unreadable, left out").arg(i + 1));
+            if (start) return {};
+            s.parent = -1;  // keeps the indices; the branches made from it are left out with it
+        }
+        saved.push_back(s);
+    }
+    return saved;
 }
 
 // ---- video -----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 #include "autoregressive_session.h"
 #include "model_catalog.h"
 
+#include <QJsonObject>
 #include <QVector>
 #include <QWidget>
 
@@ -26,6 +27,7 @@ namespace le {
 class AnchorEditor;
 class EntropyMapView;
 class ImageView;
+class WorkspaceContext;
 
 // The "Autoregressive" tab: a PixelCNN (pixel by pixel) or a VQ-VAE prior (code by code) filling
 // an image one position at a time. Play, pause, step one, step a row, run to the end; speed,
@@ -35,7 +37,8 @@ class ImageView;
 // the predictive entropy of every filled position. The run can be rewound to any filled position
 // (a slider, a click on the image or the heat map, Ctrl+Z for one back) and resampled from there
 // with the seed and temperature of the controls; every branch stays listed with a thumbnail and
-// can be made current again. The current branch exports as an MP4 video. The sampling runs in an
+// can be made current again. The current branch exports as an MP4 video. A workspace keeps the
+// controls and every branch, rebuilt on restore by sampling them again. The sampling runs in an
 // AutoregressiveSession thread; this widget only sends commands and paints reports.
 class AutoregressiveView final : public QWidget {
     Q_OBJECT
@@ -70,6 +73,13 @@ public:
     // Writes the current branch's run as an MP4 video in the background; videoExported answers.
     void exportVideo(const QString& path);
 
+    // Workspace: the model, start, anchor image and mask, completions, temperature, seed, speed and
+    // every branch (its fork, seed, temperature and how far it had sampled) with the current one.
+    QJsonObject workspaceState(const WorkspaceContext& context) const;
+    // Replaces all of that and rebuilds the branches by sampling them again (same seeds: the same
+    // values), ending paused on the branch that was current. Missing models/images become warnings.
+    void restoreWorkspaceState(const QJsonObject& state, WorkspaceContext& context);
+
     const AutoregressiveStep& lastStep() const { return m_last; }
     bool isPlaying() const { return m_playing; }
     QString errorText() const { return m_error; }
@@ -85,6 +95,7 @@ public:
     QPushButton* restartButton() const { return m_restart; }
     QComboBox* modelCombo() const { return m_model; }
     QComboBox* startCombo() const { return m_start; }
+    QSpinBox* datasetItemSpin() const { return m_datasetItem; }
     QSpinBox* completionsSpin() const { return m_completions; }
     QSpinBox* seedSpin() const { return m_seed; }
     QDoubleSpinBox* temperatureSpin() const { return m_temperature; }
@@ -127,6 +138,18 @@ private:
         QListWidgetItem* item = nullptr;
     };
 
+    // A branch as a workspace keeps it: `parent` indexes the list saved with it (-1: the run's
+    // start; for a later one, unreadable: left out); `dropped`: a source no longer listed that a
+    // listed branch still descends from.
+    struct SavedBranch {
+        int parent = -1;
+        qint64 forkCells = 0;
+        quint64 seed = 1;
+        double temperature = 1.0;
+        qint64 stepsDone = 0;
+        bool dropped = false;
+    };
+
     QWidget* buildControls();
     QWidget* buildBranches();
     QWidget* buildOutput();
@@ -139,6 +162,10 @@ private:
     void chooseImageFile();
     void loadDatasetItem(int index);
     void onModelChanged();
+    AutoregressiveSetup setupFromControls() const;
+    void startRun(AutoregressiveSetup setup);
+    void showRunFailure(const QString& message);
+    void dropFailedBranch(quint64 id, const QString& message);
     void rebuildCompletionViews(int count);
     void showDistribution(const AutoregressiveStep& step);
     void display(const AutoregressiveStep& step);
@@ -148,6 +175,10 @@ private:
     void showCellInfo(int row, int col);
     void cellClicked(int row, int col);
     void addBranch(const Branch& branch);
+    void listBranch(const Branch& branch);
+    void dropOldBranches();
+    void pruneDropped();
+    const Branch* findDropped(quint64 id) const;
     void removeBranch(quint64 id);
     void updateBranchItem(Branch& branch);
     void selectBranchItem();
@@ -158,6 +189,17 @@ private:
     const Branch* rewindSource() const;  // the branch a rewind keeps positions of
     qint64 filledCells(const Branch& branch) const;
     const CatalogEntry* currentEntry() const;
+
+    QJsonObject runState() const;
+    bool restoreModel(const QJsonValue& ref, WorkspaceContext& context);
+    void restoreControls(const QJsonObject& state, WorkspaceContext& context);
+    void restoreAnchors(const QJsonObject& state, WorkspaceContext& context);
+    void restoreRun(const QJsonObject& run, WorkspaceContext& context);
+    bool readRunAnchors(const QJsonObject& run, AutoregressiveSetup& setup,
+                        WorkspaceContext& context);
+    std::vector<SavedBranch> readSavedBranches(const QJsonValue& value,
+                                               WorkspaceContext& context) const;
+    cv::Mat fittedToModel(const cv::Mat& image) const;
 
     QVector<CatalogEntry> m_entries;
     AutoregressiveSession m_session;
@@ -199,7 +241,12 @@ private:
     QPushButton* m_stepBack = nullptr;
     QPushButton* m_exportVideo = nullptr;
 
+    AutoregressiveSetup m_runSetup;  // what the run was started with (its anchors deep copies)
+    quint64 m_runId = 0;             // the id of the run's first branch
     std::vector<Branch> m_branches;  // in the order they were made
+    // Dropped branches (their reports cleared) that a listed branch descends from: a workspace
+    // needs them to rebuild it.
+    std::vector<Branch> m_dropped;
     quint64 m_currentBranch = 0;
     bool m_rewindAtPresent = true;  // the rewind slider follows the run
     bool m_exporting = false;

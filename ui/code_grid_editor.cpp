@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace le {
@@ -335,6 +336,17 @@ void CodeGridEditor::undo() {
         m_currentCode = m_codes[cell];
         showCurrentInPalette();
     }
+}
+
+bool CodeGridEditor::applyEdit(const QVector<int>& codes) {
+    const int limit = m_codebookSize > 0 ? m_codebookSize : std::numeric_limits<int>::max();
+    if (codes.size() != m_encoded.size() ||
+        std::any_of(codes.begin(), codes.end(), [limit](int c) { return c < 0 || c >= limit; }))
+        return false;
+    if (codes == m_codes) return true;
+    pushUndo(m_codes);
+    setCodes(codes);
+    return true;
 }
 
 void CodeGridEditor::resetToEncoded() {

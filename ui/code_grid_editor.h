@@ -53,6 +53,9 @@ public:
     bool paintMode() const;
     void undo();
     void resetToEncoded();
+    // Replaces the grid's codes as one undoable edit (a restored workspace); false, changing
+    // nothing, when they do not fit the grid or the codebook.
+    bool applyEdit(const QVector<int>& codes);
     bool canUndo() const { return !m_undo.isEmpty(); }
 
     // Decode ids: the latest asked for and the latest on screen (equal once it has settled).

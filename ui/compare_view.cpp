@@ -3,6 +3,7 @@
 #include "image_view.h"
 #include "qt_image.h"
 #include "temperature_grid_job.h"
+#include "workspace_state.h"
 
 #include <QAction>
 #include <QComboBox>
@@ -294,6 +295,23 @@ void CompareView::rebuildColumns() {
     if (m_models.isEmpty())
         m_status->setText(tr("No model that can sample is loaded for this dataset."));
     updateButtons();
+}
+
+QJsonObject CompareView::workspaceState(const WorkspaceContext&) const {
+    return {{"dataset", m_dataset->currentText()},
+            {"count", m_count->value()},
+            {"seed", m_seed->value()},
+            {"temperature", m_temperature->value()},
+            {"compared", m_running || !m_rows.empty()}};
+}
+
+void CompareView::restoreWorkspaceState(const QJsonObject& state, WorkspaceContext& context) {
+    restoreComboText(m_dataset, state.value(QStringLiteral("dataset")), context,
+                     tr("Compare dataset"));
+    restoreValue(m_count, state.value(QStringLiteral("count")));
+    restoreValue(m_seed, state.value(QStringLiteral("seed")));
+    restoreValue(m_temperature, state.value(QStringLiteral("temperature")));
+    if (state.value(QStringLiteral("compared")).toBool()) compare();
 }
 
 void CompareView::compare() {

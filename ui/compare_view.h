@@ -2,6 +2,7 @@
 
 #include "compare_job.h"
 #include "model_catalog.h"
+#include "workspace.h"
 
 #include <QVector>
 #include <QWidget>
@@ -54,6 +55,12 @@ public:
     void cancel();
     bool exportCsv(const QString& path);
     bool exportFigure(const QString& path);
+
+    // Workspace: the dataset, sample count, seed and temperature, and whether a comparison was
+    // shown.
+    QJsonObject workspaceState(const WorkspaceContext& context) const;
+    // Replaces those; compares again when the workspace showed a comparison.
+    void restoreWorkspaceState(const QJsonObject& state, WorkspaceContext& context);
 
     bool isRunning() const { return m_running; }
     QString errorText() const { return m_error; }

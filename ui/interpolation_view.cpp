@@ -6,6 +6,7 @@
 #include "image_view.h"
 #include "qt_image.h"
 #include "view_data.h"
+#include "workspace_state.h"
 
 #include <QAction>
 #include <QApplication>
@@ -326,6 +327,47 @@ void InterpolationView::setEndpoint(int which, const cv::Mat& image) {
     m_error.clear();
     if (!m_ends[0].image.empty() && !m_ends[1].image.empty()) interpolate();
     updateButtons();
+}
+
+QJsonObject InterpolationView::workspaceState(const WorkspaceContext& context) const {
+    return {{"dataset", m_dataset->currentText()},
+            {"from", WorkspaceContext::imageToJson(m_ends[0].image)},
+            {"to", WorkspaceContext::imageToJson(m_ends[1].image)},
+            {"from_item", m_ends[0].item->value()},
+            {"to_item", m_ends[1].item->value()},
+            {"frames", m_frames->value()},
+            {"slerp", m_path->currentIndex() == 1},
+            {"gan_steps", m_ganSteps->value()},
+            {"fps", m_fps->value()}};
+}
+
+void InterpolationView::restoreWorkspaceState(const QJsonObject& state, WorkspaceContext& context) {
+    {
+        const QSignalBlocker blockDataset(m_dataset), blockFrom(m_ends[0].item),
+            blockTo(m_ends[1].item);
+        restoreComboText(m_dataset, state.value(QStringLiteral("dataset")), context,
+                         tr("Interpolation dataset"));
+        restoreValue(m_ends[0].item, state.value(QStringLiteral("from_item")));
+        restoreValue(m_ends[1].item, state.value(QStringLiteral("to_item")));
+    }
+    restoreValue(m_frames, state.value(QStringLiteral("frames")));
+    if (state.value(QStringLiteral("slerp")).isBool())
+        m_path->setCurrentIndex(state.value(QStringLiteral("slerp")).toBool() ? 1 : 0);
+    restoreValue(m_ganSteps, state.value(QStringLiteral("gan_steps")));
+    restoreValue(m_fps, state.value(QStringLiteral("fps")));
+    rebuildRows();
+    const cv::Mat from =
+        context.imageFromJson(state.value(QStringLiteral("from")), tr("Interpolation endpoint A"));
+    const cv::Mat to =
+        context.imageFromJson(state.value(QStringLiteral("to")), tr("Interpolation endpoint B"));
+    if (from.empty() || to.empty()) {
+        loadDefaultEndpoints();
+        return;
+    }
+    // Endpoint A without interpolating yet: B's arrival starts the one run.
+    m_ends[0].image.release();
+    setEndpoint(1, to);
+    setEndpoint(0, from);
 }
 
 bool InterpolationView::openEndpointFile(int which, const QString& path) {

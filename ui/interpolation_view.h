@@ -2,6 +2,7 @@
 
 #include "interpolation_job.h"
 #include "model_catalog.h"
+#include "workspace.h"
 
 #include <QVector>
 #include <QWidget>
@@ -46,6 +47,11 @@ public:
     // errorText) when it cannot.
     bool exportPng(const QString& path);
     bool exportVideo(const QString& path);
+
+    // Workspace: the dataset, both endpoints, frames, path, GAN steps and speed.
+    QJsonObject workspaceState(const WorkspaceContext& context) const;
+    // Replaces those and interpolates again.
+    void restoreWorkspaceState(const QJsonObject& state, WorkspaceContext& context);
 
     bool isRunning() const { return m_running; }
     bool isPlaying() const;

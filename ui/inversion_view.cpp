@@ -6,6 +6,7 @@
 #include "image_view.h"
 #include "qt_image.h"
 #include "view_data.h"
+#include "workspace_state.h"
 
 #include <QAction>
 #include <QApplication>
@@ -403,6 +404,50 @@ void InversionView::editCodesOfRow(int row) {
     m_editorBox->setTitle(tr("Code editor: %1 (%2)")
                               .arg(familyTitle(o.family), QFileInfo(o.checkpointPath).fileName()));
     m_editorBox->show();
+    if (!m_pendingEditCheckpoint.isEmpty() && sameFile(m_pendingEditCheckpoint, o.checkpointPath)) {
+        m_pendingEditCheckpoint.clear();
+        if (!m_editor->applyEdit(m_pendingEditCodes))
+            showError(tr("The workspace's edited code grid does not fit %1's grid")
+                          .arg(QFileInfo(o.checkpointPath).fileName()));
+    }
+}
+
+QJsonObject InversionView::workspaceState(const WorkspaceContext& context) const {
+    QJsonObject state{{"dataset", m_dataset->currentText()},
+                      {"item", m_item->value()},
+                      {"gan_steps", m_steps->value()},
+                      {"gan_starts", m_starts->value()},
+                      {"image", WorkspaceContext::imageToJson(m_image)}};
+    if (!m_editor->checkpoint().isEmpty() && !m_editorBox->isHidden())
+        state.insert(QStringLiteral("code_edit"),
+                     QJsonObject{{"checkpoint", context.fileRef(m_editor->checkpoint())},
+                                 {"codes", toJsonArray(m_editor->codes())}});
+    return state;
+}
+
+void InversionView::restoreWorkspaceState(const QJsonObject& state, WorkspaceContext& context) {
+    {
+        const QSignalBlocker blockDataset(m_dataset), blockItem(m_item);
+        restoreComboText(m_dataset, state.value(QStringLiteral("dataset")), context,
+                         tr("Inversion dataset"));
+        restoreValue(m_item, state.value(QStringLiteral("item")));
+    }
+    restoreValue(m_steps, state.value(QStringLiteral("gan_steps")));
+    restoreValue(m_starts, state.value(QStringLiteral("gan_starts")));
+    rebuildRows();
+    const QJsonObject edit = state.value(QStringLiteral("code_edit")).toObject();
+    m_pendingEditCheckpoint = edit.isEmpty()
+                                  ? QString()
+                                  : context.resolveFile(edit.value(QStringLiteral("checkpoint")),
+                                                        tr("Inversion code editor model"));
+    m_pendingEditCodes = intsFromJson(edit.value(QStringLiteral("codes")));
+    const cv::Mat image =
+        context.imageFromJson(state.value(QStringLiteral("image")), tr("Inversion image"));
+    if (image.empty())
+        loadDatasetItem();
+    else
+        setImage(image);
+    updateButtons();
 }
 
 bool InversionView::eventFilter(QObject* watched, QEvent* event) {

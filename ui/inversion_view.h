@@ -2,6 +2,7 @@
 
 #include "inversion_job.h"
 #include "model_catalog.h"
+#include "workspace.h"
 
 #include <QVector>
 #include <QWidget>
@@ -64,6 +65,12 @@ public:
     // Opens a row's code grid (a VQ-VAE's, once inverted) in the editor.
     void editCodesOfRow(int row);
 
+    // Workspace: the dataset, the image, the GAN's steps and starts, the code editor's edit.
+    QJsonObject workspaceState(const WorkspaceContext& context) const;
+    // Replaces those and inverts the image again; the edited code grid comes back once its
+    // VQ-VAE has encoded the image.
+    void restoreWorkspaceState(const QJsonObject& state, WorkspaceContext& context);
+
 signals:
     void inversionFinished(bool cancelled);
     // The live image of a GAN's optimisation was replaced (step of the optimisation).
@@ -106,6 +113,9 @@ private:
     QString m_error;
     int m_datasetRequest = 0;
     int m_faceSeed = 1;
+    // From a workspace: an edited code grid waiting for its model's inversion.
+    QString m_pendingEditCheckpoint;
+    QVector<int> m_pendingEditCodes;
 
     QComboBox* m_dataset = nullptr;
     ImageView* m_input = nullptr;

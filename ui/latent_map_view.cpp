@@ -5,6 +5,7 @@
 #include "likelihood_meter_widget.h"
 #include "qt_image.h"
 #include "video.h"
+#include "workspace_state.h"
 
 #include <QDir>
 #include <QFileDialog>
@@ -235,6 +236,11 @@ void LatentMapView::setModel(const ModelInfo& info, const LatentMap& map) {
     rebuildScatter();
     rebuildSliders();
     fitView();
+    if (!m_pendingCheckpoint.isEmpty() && sameFile(m_pendingCheckpoint, info.checkpointPath)) {
+        m_pendingCheckpoint.clear();
+        setCoordinates(m_pendingCoords);  // requests the first decode at the restored point
+        return;
+    }
     coordinatesChanged(false);
 }
 
@@ -380,6 +386,33 @@ QPointF LatentMapView::cursorPosition() const {
 QVector<float> LatentMapView::currentLatent() const {
     if (!hasModel()) return {};
     return m_map.latentFor(m_coords);
+}
+
+void LatentMapView::setCoordinates(const QVector<float>& coords) {
+    if (!hasModel()) return;
+    for (int i = 0; i < m_coords.size() && i < coords.size(); ++i)
+        if (std::isfinite(coords[i])) m_coords[i] = coords[i];
+    coordinatesChanged(false);
+}
+
+QJsonObject LatentMapView::workspaceState(const WorkspaceContext& context) const {
+    if (!hasModel()) return {};
+    return {{"checkpoint", context.fileRef(m_info.checkpointPath)},
+            {"coordinates", toJsonArray(m_coords)}};
+}
+
+QString LatentMapView::restoreWorkspaceState(const QJsonObject& state, WorkspaceContext& context) {
+    const QString checkpoint =
+        context.resolveFile(state.value(QStringLiteral("checkpoint")), tr("Latent map model"));
+    const QVector<float> coords = floatsFromJson(state.value(QStringLiteral("coordinates")));
+    if (checkpoint.isEmpty()) return {};
+    if (hasModel() && sameFile(checkpoint, m_info.checkpointPath)) {
+        setCoordinates(coords);
+    } else {
+        m_pendingCheckpoint = checkpoint;
+        m_pendingCoords = coords;
+    }
+    return checkpoint;
 }
 
 void LatentMapView::resetCursor() {

@@ -2,6 +2,7 @@
 
 #include "engine.h"
 #include "worker.h"
+#include "workspace.h"
 
 #include <QElapsedTimer>
 #include <QImage>
@@ -89,6 +90,15 @@ public:
     QVector<float> coordinates() const { return m_coords; }
     QVector<float> currentLatent() const;
     void resetCursor();
+    // Moves to coordinates along the principal directions (as many as given, up to the sliders'
+    // count; the rest keep theirs) and requests a decode.
+    void setCoordinates(const QVector<float>& coords);
+
+    // Workspace: the model's checkpoint and the coordinates.
+    QJsonObject workspaceState(const WorkspaceContext& context) const;
+    // Returns the checkpoint the state was on (empty when it is missing: a warning). Its
+    // coordinates are applied at once when that model is shown, else as soon as it is.
+    QString restoreWorkspaceState(const QJsonObject& state, WorkspaceContext& context);
 
     QImage currentImage() const;
     QString errorText() const;
@@ -130,6 +140,9 @@ private:
     ModelInfo m_info;
     LatentMap m_map;
     QVector<float> m_coords;
+    // From a workspace: coordinates waiting for their model to be shown.
+    QString m_pendingCheckpoint;
+    QVector<float> m_pendingCoords;
 
     QCustomPlot* m_plot = nullptr;
     QCPLayer* m_cursorLayer = nullptr;

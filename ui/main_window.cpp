@@ -7,6 +7,7 @@
 #include "latent_map_view.h"
 #include "temperature_view.h"
 #include "training_view.h"
+#include "workspace_state.h"
 
 #include <QAction>
 #include <QApplication>
@@ -16,6 +17,7 @@
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QJsonArray>
 #include <QLabel>
 #include <QLocale>
 #include <QMenuBar>
@@ -33,7 +35,20 @@ const char* const kGeometryKey = "mainWindow/geometry";
 const char* const kStateKey = "mainWindow/state";
 const char* const kLastDirKey = "mainWindow/lastCheckpointDir";
 const char* const kOpenedFilesKey = "mainWindow/openedCheckpoints";
-const char* const kTabKey = "mainWindow/tab";
+const char* const kTabKey = "mainWindow/view";
+const char* const kRecentWorkspacesKey = "mainWindow/recentWorkspaces";
+const char* const kLastWorkspaceDirKey = "mainWindow/lastWorkspaceDir";
+constexpr int kMaxRecentWorkspaces = 8;
+
+QString workspaceFilter() {
+    return QObject::tr("Latent Explorer workspaces (*.%1);;All files (*)")
+        .arg(QLatin1String(kWorkspaceSuffix));
+}
+
+bool isWorkspaceFile(const QString& path) {
+    return QFileInfo(path).suffix().compare(QLatin1String(kWorkspaceSuffix), Qt::CaseInsensitive) ==
+           0;
+}
 
 }  // namespace
 
@@ -117,7 +132,8 @@ MainWindow::MainWindow(const QString& device, QWidget* parent)
     m_checkpointDir = settings.value(kLastDirKey).toString();
     for (const QString& path : settings.value(kOpenedFilesKey).toStringList())
         if (QFileInfo(path).isFile()) m_openedFiles << path;
-    m_tabs->setCurrentIndex(settings.value(kTabKey, 0).toInt());
+    showView(settings.value(kTabKey).toString());  // by name: new tabs do not shift it
+    updateTitle();
 }
 
 MainWindow::~MainWindow() = default;
@@ -128,6 +144,26 @@ void MainWindow::buildMenus() {
         file->addAction(tr("&Open checkpoint\u2026"), this, &MainWindow::chooseCheckpoint);
     open->setShortcut(QKeySequence::Open);
     open->setStatusTip(tr("Load a model checkpoint (.lec)"));
+    file->addSeparator();
+    QAction* openWorkspace =
+        file->addAction(tr("Open &workspace\u2026"), this, &MainWindow::chooseWorkspaceToOpen);
+    openWorkspace->setShortcut(QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_O));
+    openWorkspace->setStatusTip(
+        tr("Reopen a saved state: models, points, images, masks, endpoints, branches (.lew)"));
+    m_recentWorkspaces = file->addMenu(tr("Recent workspaces"));
+    connect(m_recentWorkspaces, &QMenu::aboutToShow, this, &MainWindow::fillRecentWorkspaces);
+    fillRecentWorkspaces();
+    QAction* save = file->addAction(tr("&Save workspace"), this, [this] {
+        if (m_workspacePath.isEmpty())
+            chooseWorkspaceToSave();
+        else
+            saveWorkspace(m_workspacePath);
+    });
+    save->setShortcut(QKeySequence::Save);
+    save->setStatusTip(tr("Save the whole state of every view in one file"));
+    QAction* saveAs =
+        file->addAction(tr("Save workspace &as\u2026"), this, &MainWindow::chooseWorkspaceToSave);
+    saveAs->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S));
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -170,6 +206,142 @@ void MainWindow::chooseCheckpoint() {
     if (!path.isEmpty()) openCheckpoint(path);
 }
 
+void MainWindow::chooseWorkspaceToOpen() {
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open workspace"), QSettings().value(kLastWorkspaceDirKey).toString(),
+        workspaceFilter());
+    if (!path.isEmpty() && !openWorkspace(path))
+        QMessageBox::warning(this, tr("Open workspace"), m_lastError);
+}
+
+void MainWindow::chooseWorkspaceToSave() {
+    QString start = m_workspacePath;
+    if (start.isEmpty())
+        start = QDir(QSettings().value(kLastWorkspaceDirKey).toString())
+                    .filePath(QStringLiteral("workspace.%1").arg(QLatin1String(kWorkspaceSuffix)));
+    QString path =
+        QFileDialog::getSaveFileName(this, tr("Save workspace"), start, workspaceFilter());
+    if (path.isEmpty()) return;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += QLatin1Char('.') + QLatin1String(kWorkspaceSuffix);
+    if (!saveWorkspace(path)) QMessageBox::warning(this, tr("Save workspace"), m_lastError);
+}
+
+QJsonObject MainWindow::workspaceState(const WorkspaceContext& context) const {
+    QJsonArray opened;
+    for (const QString& path : m_openedFiles) opened.append(context.fileRef(path));
+    const QJsonObject views{{"map", m_latentMap->workspaceState(context)},
+                            {"inversion", m_inversion->workspaceState(context)},
+                            {"interpolation", m_interpolation->workspaceState(context)},
+                            {"autoregressive", m_autoregressive->workspaceState(context)},
+                            {"compare", m_compare->workspaceState(context)},
+                            {"temperature", m_temperature->workspaceState(context)},
+                            {"training", m_training->workspaceState(context)}};
+    return {{"window", QJsonObject{{"view", currentViewName()}}},
+            {"models", QJsonObject{{"opened", opened}}},
+            {"views", views}};
+}
+
+bool MainWindow::saveWorkspace(const QString& path) {
+    try {
+        saveWorkspaceFile(path, workspaceState(WorkspaceContext(path)));
+    } catch (const std::exception& e) {
+        showMessage(QString::fromUtf8(e.what()), true);
+        emit errorShown(m_lastError);
+        return false;
+    }
+    m_workspacePath = QFileInfo(path).absoluteFilePath();
+    rememberWorkspace(m_workspacePath);
+    updateTitle();
+    showMessage(tr("Saved workspace %1").arg(QFileInfo(path).fileName()), false);
+    emit workspaceSaved(m_workspacePath);
+    return true;
+}
+
+bool MainWindow::openWorkspace(const QString& path) {
+    QJsonObject root;
+    try {
+        root = loadWorkspaceFile(path);  // all checks before anything changes
+    } catch (const std::exception& e) {
+        showMessage(QString::fromUtf8(e.what()), true);
+        emit errorShown(m_lastError);
+        return false;
+    }
+    WorkspaceContext context(path, m_modelDirs);
+    // The models first: every view offers what the catalog lists.
+    for (const QJsonValue& ref : root.value(QStringLiteral("models"))
+                                     .toObject()
+                                     .value(QStringLiteral("opened"))
+                                     .toArray()) {
+        const QString model = context.resolveFile(ref, tr("Opened model"));
+        if (!model.isEmpty() && !m_openedFiles.contains(model)) m_openedFiles << model;
+    }
+    rescanCatalog();
+
+    const QJsonObject views = root.value(QStringLiteral("views")).toObject();
+    auto view = [&views](const char* name) { return views.value(QLatin1String(name)).toObject(); };
+    const QString mapModel = m_latentMap->restoreWorkspaceState(view("map"), context);
+    if (!mapModel.isEmpty() && !(m_hasModel && sameFile(mapModel, m_info.checkpointPath)))
+        openCheckpoint(mapModel);
+    m_inversion->restoreWorkspaceState(view("inversion"), context);
+    m_interpolation->restoreWorkspaceState(view("interpolation"), context);
+    m_autoregressive->restoreWorkspaceState(view("autoregressive"), context);
+    m_compare->restoreWorkspaceState(view("compare"), context);
+    m_temperature->restoreWorkspaceState(view("temperature"), context);
+    m_training->restoreWorkspaceState(view("training"), context);
+    showView(
+        root.value(QStringLiteral("window")).toObject().value(QStringLiteral("view")).toString());
+
+    m_workspacePath = QFileInfo(path).absoluteFilePath();
+    m_workspaceWarnings = context.warnings();
+    rememberWorkspace(m_workspacePath);
+    updateTitle();
+    const QString name = QFileInfo(path).fileName();
+    if (m_workspaceWarnings.isEmpty()) {
+        showMessage(tr("Opened workspace %1").arg(name), false);
+    } else {
+        showMessage(tr("Opened workspace %1, but not everything: %2")
+                        .arg(name, m_workspaceWarnings.join(QStringLiteral("; "))),
+                    true);
+    }
+    emit workspaceOpened(m_workspacePath);
+    return true;
+}
+
+void MainWindow::rememberWorkspace(const QString& path) {
+    QSettings settings;
+    QStringList recent = settings.value(kRecentWorkspacesKey).toStringList();
+    recent.removeAll(path);
+    recent.prepend(path);
+    while (recent.size() > kMaxRecentWorkspaces) recent.removeLast();
+    settings.setValue(kRecentWorkspacesKey, recent);
+    settings.setValue(kLastWorkspaceDirKey, QFileInfo(path).absolutePath());
+}
+
+void MainWindow::fillRecentWorkspaces() {
+    m_recentWorkspaces->clear();
+    int shown = 0;
+    for (const QString& path : QSettings().value(kRecentWorkspacesKey).toStringList()) {
+        if (!QFileInfo(path).isFile()) continue;
+        QAction* action = m_recentWorkspaces->addAction(
+            QStringLiteral("&%1 %2").arg(++shown).arg(QFileInfo(path).fileName()), this,
+            [this, path] {
+                if (!openWorkspace(path))
+                    QMessageBox::warning(this, tr("Open workspace"), m_lastError);
+            });
+        action->setStatusTip(path);
+    }
+    m_recentWorkspaces->setEnabled(shown > 0);
+}
+
+void MainWindow::updateTitle() {
+    QStringList parts;
+    if (!m_workspacePath.isEmpty()) parts << QFileInfo(m_workspacePath).fileName();
+    if (m_hasModel) parts << QFileInfo(m_info.checkpointPath).fileName();
+    parts << tr("Latent Explorer");
+    setWindowTitle(parts.join(QStringLiteral(" \u2014 ")));
+}
+
 void MainWindow::setModelDirectories(const QStringList& dirs) {
     m_modelDirs = dirs;
     rescanCatalog();
@@ -192,6 +364,10 @@ void MainWindow::rescanCatalog() {
     m_temperature->setCheckpoints(m_catalog);
 }
 
+QString MainWindow::currentViewName() const {
+    return m_tabs->currentWidget() ? m_tabs->currentWidget()->objectName() : QString();
+}
+
 bool MainWindow::showView(const QString& name) {
     for (int i = 0; i < m_tabs->count(); ++i)
         if (m_tabs->widget(i)->objectName() == name) {
@@ -207,6 +383,12 @@ void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
 }
 
 void MainWindow::dropEvent(QDropEvent* event) {
+    const QList<QUrl> urls = event->mimeData()->urls();
+    if (urls.size() == 1 && urls[0].isLocalFile() && isWorkspaceFile(urls[0].toLocalFile())) {
+        event->acceptProposedAction();
+        openWorkspace(urls[0].toLocalFile());
+        return;
+    }
     m_tabs->setCurrentWidget(m_inversion);
     QApplication::sendEvent(m_inversion, event);
 }
@@ -226,10 +408,11 @@ void MainWindow::openCheckpoint(const QString& path) {
 void MainWindow::onModelLoaded(const ModelInfo& info, const LatentMap& map) {
     m_info = info;
     m_hasModel = true;
+    m_pendingPath.clear();
     m_lastError.clear();
     m_waitingForFirstImage = true;
     const QString file = QFileInfo(info.checkpointPath).fileName();
-    setWindowTitle(tr("%1 \u2014 Latent Explorer").arg(file));
+    updateTitle();
     m_modelLabel->setText(tr("%1 \u00b7 %2 \u00b7 %3 steps")
                               .arg(familyTitle(info.family), info.dataset,
                                    QLocale().toString(static_cast<qlonglong>(info.steps))));
@@ -263,6 +446,7 @@ void MainWindow::onDecoded(const DecodeResult& result) {
 }
 
 void MainWindow::showError(const QString& message) {
+    m_pendingPath.clear();  // a load that failed is no longer awaited
     showMessage(message, true);
     if (!m_hasModel) m_latentMap->showError(message);
     emit errorShown(message);
@@ -289,7 +473,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     settings.setValue(kStateKey, saveState());
     if (!m_checkpointDir.isEmpty()) settings.setValue(kLastDirKey, m_checkpointDir);
     settings.setValue(kOpenedFilesKey, m_openedFiles);
-    settings.setValue(kTabKey, m_tabs->currentIndex());
+    settings.setValue(kTabKey, currentViewName());
     QMainWindow::closeEvent(event);
 }
 

@@ -3,11 +3,13 @@
 #include "engine.h"
 #include "model_catalog.h"
 #include "worker.h"
+#include "workspace.h"
 
 #include <QMainWindow>
 #include <QString>
 
 class QLabel;
+class QMenu;
 class QTabWidget;
 
 namespace le {
@@ -49,6 +51,22 @@ public:
     // temperature, training
     // (also used by --view).
     bool showView(const QString& name);
+    // The object name of the tab shown (map, inversion, ...).
+    QString currentViewName() const;
+
+    // Workspaces: the whole state (the models opened, the map's model and point, every view's
+    // controls, images, masks, endpoints and branches) in one file. Saving writes atomically;
+    // opening checks the whole file before it changes anything, then restores what it can and
+    // lists what it could not (a model that is gone) in the status bar. Both return false with
+    // the reason shown (and in lastError) when the file cannot be written or read.
+    bool saveWorkspace(const QString& path);
+    bool openWorkspace(const QString& path);
+    QJsonObject workspaceState(const WorkspaceContext& context) const;
+    QString workspacePath() const { return m_workspacePath; }
+    // What the last opened workspace could not restore.
+    QStringList workspaceWarnings() const { return m_workspaceWarnings; }
+    // True while a checkpoint is being loaded for the map or one is shown.
+    bool hasOrAwaitsModel() const { return m_hasModel || !m_pendingPath.isEmpty(); }
 
     bool hasModel() const { return m_hasModel; }
     ModelInfo modelInfo() const { return m_info; }
@@ -69,6 +87,8 @@ signals:
     // Once per loaded model, when its first decoded image is on screen.
     void firstImageShown();
     void errorShown(const QString& message);
+    void workspaceOpened(const QString& path);
+    void workspaceSaved(const QString& path);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -80,6 +100,11 @@ private:
     void buildMenus();
     void buildStatusBar();
     void chooseCheckpoint();
+    void chooseWorkspaceToOpen();
+    void chooseWorkspaceToSave();
+    void rememberWorkspace(const QString& path);
+    void fillRecentWorkspaces();
+    void updateTitle();
     void onModelLoaded(const ModelInfo& info, const LatentMap& map);
     void onDecoded(const DecodeResult& result);
     void showMessage(const QString& text, bool isError);
@@ -92,6 +117,9 @@ private:
     bool m_hasModel = false;
     bool m_waitingForFirstImage = false;
     QString m_lastError;
+    QString m_workspacePath;
+    QStringList m_workspaceWarnings;
+    QMenu* m_recentWorkspaces = nullptr;
 
     QTabWidget* m_tabs = nullptr;
     LatentMapView* m_latentMap = nullptr;

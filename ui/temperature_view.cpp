@@ -1,6 +1,7 @@
 #include "temperature_view.h"
 
 #include "qt_image.h"
+#include "workspace_state.h"
 
 #include <QAction>
 #include <QCheckBox>
@@ -289,6 +290,23 @@ void TemperatureView::setCheckpoints(const QVector<CatalogEntry>& entries) {
     if (same && m_columns > 0) return;  // a rescan that changes nothing keeps the grid
     rebuildGrid();
     resample();
+}
+
+QJsonObject TemperatureView::workspaceState(const WorkspaceContext&) const {
+    return {{"dataset", m_dataset->currentText()},
+            {"temperature", temperature()},
+            {"sweep", isSweep()},
+            {"count", m_count->value()},
+            {"seed", m_seed->value()}};
+}
+
+void TemperatureView::restoreWorkspaceState(const QJsonObject& state, WorkspaceContext& context) {
+    restoreComboText(m_dataset, state.value(QStringLiteral("dataset")), context,
+                     tr("Temperature dataset"));
+    restoreValue(m_spin, state.value(QStringLiteral("temperature")));
+    restoreChecked(m_sweep, state.value(QStringLiteral("sweep")));
+    restoreValue(m_count, state.value(QStringLiteral("count")));
+    restoreValue(m_seed, state.value(QStringLiteral("seed")));
 }
 
 bool TemperatureView::isSweep() const {

@@ -2,6 +2,7 @@
 
 #include "model_catalog.h"
 #include "temperature_grid_job.h"
+#include "workspace.h"
 
 #include <QImage>
 #include <QVector>
@@ -43,6 +44,11 @@ public:
     void setSweep(bool on);
     bool isSweep() const;
     double temperature() const;
+
+    // Workspace: the dataset, T, sweep, sample count and seed.
+    QJsonObject workspaceState(const WorkspaceContext& context) const;
+    // Replaces those; the grid is drawn again for them (once the tab is shown).
+    void restoreWorkspaceState(const QJsonObject& state, WorkspaceContext& context);
 
     bool isRunning() const { return m_running; }
     QString errorText() const { return m_error; }

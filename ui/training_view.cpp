@@ -3,21 +3,26 @@
 #include "image_view.h"
 #include "model_catalog.h"
 #include "qt_image.h"
+#include "workspace_state.h"
 
 #include <QAction>
 #include <QComboBox>
+#include <QDir>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
+#include <QHash>
 #include <QImage>
+#include <QJsonArray>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSet>
 #include <QSettings>
 #include <QSlider>
 #include <QSpinBox>
@@ -26,6 +31,7 @@
 
 #include <qcustomplot.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace le {
@@ -33,6 +39,12 @@ namespace le {
 namespace {
 
 const char* const kFormKey = "training/form/";
+const char* const kLayoutKey = "training/layout";
+// Stable names for the choices (settings and workspaces outlive translations).
+const char* const kByStep = "step";
+const char* const kByWallTime = "wall_time";
+const char* const kOverlaid = "overlaid";
+const char* const kSmallMultiples = "small_multiples";
 
 QColor runColour(int index) {
     static const QColor palette[] = {QColor(0x4E, 0x79, 0xA7), QColor(0xE1, 0x57, 0x59),
@@ -48,6 +60,17 @@ QString duration(double seconds) {
     if (s < 60) return QStringLiteral("%1 s").arg(s);
     if (s < 3600) return QStringLiteral("%1 min %2 s").arg(s / 60).arg(s % 60);
     return QStringLiteral("%1 h %2 min").arg(s / 3600).arg(s % 3600 / 60);
+}
+
+// A range an axis accepts: a single point gets some room around it.
+QCPRange withRoom(const QCPRange& range) {
+    return range.size() > 0 ? range : QCPRange(range.lower - 0.5, range.upper + 0.5);
+}
+
+QString refName(const QJsonValue& ref) {
+    const QJsonObject object = ref.toObject();
+    const QString path = object.value(QStringLiteral("path")).toString();
+    return path.isEmpty() ? object.value(QStringLiteral("relative")).toString() : path;
 }
 
 }  // namespace
@@ -66,6 +89,8 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     connect(&m_job, &TrainingJob::snapshot, this, &TrainingView::onSnapshot, Qt::QueuedConnection);
     connect(&m_job, &TrainingJob::runFinished, this, &TrainingView::onFinished,
             Qt::QueuedConnection);
+    // runFinished arrives while the thread still winds down; the form opens once it has.
+    connect(&m_job, &QThread::finished, this, &TrainingView::updateButtons, Qt::QueuedConnection);
     updateButtons();
 }
 
@@ -214,6 +239,8 @@ QWidget* TrainingView::buildMonitor() {
     m_plot->legend->setVisible(true);
     m_plot->legend->setFont(QFont(font().family(), 8));
     m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    m_overlayRect = m_plot->axisRect();
+    m_panelMargins = new QCPMarginGroup(m_plot);
     middle->addWidget(m_plot, 1);
 
     auto* side = new QVBoxLayout;
@@ -232,7 +259,8 @@ QWidget* TrainingView::buildMonitor() {
 
     auto* controls = new QHBoxLayout;
     m_axis = new QComboBox(panel);
-    m_axis->addItems({tr("by step"), tr("by wall time")});
+    m_axis->addItem(tr("by step"), QString::fromLatin1(kByStep));
+    m_axis->addItem(tr("by wall time"), QString::fromLatin1(kByWallTime));
     m_axis->setToolTip(tr("Horizontal axis: training steps, or seconds since the run started"));
     connect(m_axis, &QComboBox::currentIndexChanged, this, &TrainingView::redrawCurves);
     m_smoothing = new QSlider(Qt::Horizontal, panel);
@@ -243,10 +271,27 @@ QWidget* TrainingView::buildMonitor() {
         QSettings().setValue(QStringLiteral("training/smoothing"), value);
         redrawCurves();
     });
+    m_layout = new QComboBox(panel);
+    m_layout->addItem(tr("Overlaid"), QString::fromLatin1(kOverlaid));
+    m_layout->addItem(tr("Small multiples"), QString::fromLatin1(kSmallMultiples));
+    m_layout->setCurrentIndex(std::max(
+        0, m_layout->findData(QSettings().value(kLayoutKey, QString::fromLatin1(kOverlaid)))));
+    m_layout->setToolTip(
+        tr("Overlaid: every ticked run on one plot, with a legend. Small multiples: a small plot "
+           "per ticked run, titled in its colour; all share the horizontal scale, and runs of one "
+           "family the loss scale"));
+    connect(m_layout, &QComboBox::currentIndexChanged, this, [this] {
+        QSettings().setValue(kLayoutKey, m_layout->currentData());
+        redrawCurves();
+    });
     auto* axisLabel = new QLabel(tr("&Axis"), panel);
     axisLabel->setBuddy(m_axis);
     controls->addWidget(axisLabel);
     controls->addWidget(m_axis);
+    auto* layoutLabel = new QLabel(tr("La&yout"), panel);
+    layoutLabel->setBuddy(m_layout);
+    controls->addWidget(layoutLabel);
+    controls->addWidget(m_layout);
     auto* smoothingLabel = new QLabel(tr("S&moothing"), panel);
     smoothingLabel->setBuddy(m_smoothing);
     controls->addWidget(smoothingLabel);
@@ -257,6 +302,7 @@ QWidget* TrainingView::buildMonitor() {
 
 void TrainingView::setRunsDirectory(const QString& dir) {
     m_runsDir = dir;
+    showOverlaid();  // the panels' graphs belong to the runs about to go
     for (const Run& run : m_runs) delete run.item;
     m_runs.clear();
     m_plot->clearGraphs();
@@ -293,31 +339,260 @@ void TrainingView::updateRunItem(Run& run) {
 
 QCPGraph* TrainingView::graphFor(const QString& runDir) const {
     const auto it = m_runs.find(runDir);
-    return it == m_runs.end() ? nullptr : it->graph;
+    if (it == m_runs.end()) return nullptr;
+    return it->panelGraph ? it->panelGraph : it->graph;
+}
+
+bool TrainingView::showsSmallMultiples() const {
+    return m_layout->currentData().toString() == QLatin1String(kSmallMultiples);
+}
+
+int TrainingView::curvePanelCount() const {
+    int count = 0;
+    for (const QCPAxisRect* rect : m_plot->axisRects()) {
+        const QList<QCPGraph*> graphs = rect->graphs();
+        count += std::any_of(graphs.begin(), graphs.end(),
+                             [](const QCPGraph* graph) { return graph->visible(); });
+    }
+    return count;
+}
+
+QStringList TrainingView::tickedRuns() const {
+    QStringList dirs;
+    for (int i = 0; i < m_list->count(); ++i) {
+        const QListWidgetItem* item = m_list->item(i);
+        const QString dir = item->data(Qt::UserRole).toString();
+        // An item being added is ticked before its run is in m_runs.
+        if (item->checkState() == Qt::Checked && m_runs.contains(dir)) dirs << dir;
+    }
+    return dirs;
 }
 
 void TrainingView::redrawCurves() {
-    const bool byTime = m_axis->currentIndex() == 1;
+    const bool byTime = m_axis->currentData().toString() == QLatin1String(kByWallTime);
     const double alpha = m_smoothing->value() / 100.0;
-    for (Run& run : m_runs) {
-        const bool shown = run.item->checkState() == Qt::Checked;
-        run.graph->setVisible(shown);
-        run.graph->removeFromLegend();
-        if (shown) run.graph->addToLegend();
-        QVector<double> keys, values;
-        double smooth = std::nan("");
-        for (const LossPoint& p : run.record.losses) {
-            if (!std::isfinite(p.loss)) continue;
-            smooth = std::isnan(smooth) ? p.loss : alpha * smooth + (1 - alpha) * p.loss;
-            keys.push_back(byTime ? p.seconds : double(p.step));
-            values.push_back(smooth);
-        }
-        run.graph->setData(keys, values, /*alreadySorted=*/true);
-    }
-    m_plot->xAxis->setLabel(byTime ? tr("wall time (s)") : tr("step"));
+    const QStringList ticked = tickedRuns();
+    if (!showsSmallMultiples() || ticked.isEmpty())
+        showOverlaid();
+    else if (ticked != m_panelRuns)
+        showPanels(ticked);
+    for (Run& run : m_runs) setCurve(run, ticked.contains(run.record.dir), byTime, alpha);
+
+    const QString keyLabel = byTime ? tr("wall time (s)") : tr("step");
+    m_plot->xAxis->setLabel(keyLabel);
+    for (const QString& dir : std::as_const(m_panelRuns))
+        m_runs[dir].panelGraph->keyAxis()->setLabel(keyLabel);
     m_plot->legend->setVisible(m_plot->legend->itemCount() > 0);
-    m_plot->rescaleAxes(/*onlyVisiblePlottables=*/true);
+    if (m_panels)
+        fitPanelRanges();
+    else
+        m_plot->rescaleAxes(/*onlyVisiblePlottables=*/true);
     m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TrainingView::setCurve(Run& run, bool shown, bool byTime, double alpha) {
+    run.graph->setVisible(shown);
+    run.graph->removeFromLegend();
+    if (shown) run.graph->addToLegend();
+    QVector<double> keys, values;
+    double smooth = std::nan("");
+    for (const LossPoint& p : run.record.losses) {
+        if (!std::isfinite(p.loss)) continue;
+        smooth = std::isnan(smooth) ? p.loss : alpha * smooth + (1 - alpha) * p.loss;
+        keys.push_back(byTime ? p.seconds : double(p.step));
+        values.push_back(smooth);
+    }
+    run.graph->setData(keys, values, /*alreadySorted=*/true);
+    if (run.panelGraph) run.panelGraph->setData(keys, values, /*alreadySorted=*/true);
+}
+
+void TrainingView::showOverlaid() {
+    if (!m_panels) return;
+    removePanels();
+    m_plot->plotLayout()->addElement(0, 0, m_overlayRect);
+    m_overlayRect->setVisible(true);
+}
+
+// A grid about as wide as tall, filled row by row in the list's order.
+void TrainingView::showPanels(const QStringList& runDirs) {
+    if (m_panels) {
+        removePanels();
+    } else {
+        // Out of the layout it keeps its axes, curves and legend for the way back; hidden, or they
+        // would still draw where it last was.
+        m_plot->plotLayout()->take(m_overlayRect);
+        m_overlayRect->setVisible(false);
+    }
+    m_panels = new QCPLayoutGrid;
+    m_plot->plotLayout()->addElement(0, 0, m_panels);
+    m_panels->setColumnSpacing(14);
+    m_panels->setRowSpacing(8);
+    const int columns = int(std::ceil(std::sqrt(double(runDirs.size()))));
+    for (int i = 0; i < runDirs.size(); ++i) {
+        auto* cell = new QCPLayoutGrid;
+        m_panels->addElement(i / columns, i % columns, cell);
+        addPanel(m_runs[runDirs[i]], cell, i % columns == 0);
+    }
+    m_panelRuns = runDirs;
+}
+
+void TrainingView::addPanel(Run& run, QCPLayoutGrid* cell, bool leftColumn) {
+    const QFont small(font().family(), 8);
+    QFont bold = small;
+    bold.setBold(true);
+    auto* title = new QCPTextElement(m_plot, run.record.spec.title(), bold);
+    title->setTextColor(run.graph->pen().color());
+    title->setMargins(QMargins(0, 2, 0, 0));
+    auto* rect = new QCPAxisRect(m_plot);
+    cell->setRowSpacing(0);
+    cell->addElement(0, 0, title);
+    cell->addElement(1, 0, rect);
+    rect->setMarginGroup(QCP::msAll, m_panelMargins);
+    QCPAxis* keyAxis = rect->axis(QCPAxis::atBottom);
+    QCPAxis* valueAxis = rect->axis(QCPAxis::atLeft);
+    for (QCPAxis* axis : {keyAxis, valueAxis}) {
+        axis->setTickLabelFont(small);
+        axis->setLabelFont(small);
+    }
+    if (leftColumn) valueAxis->setLabel(tr("loss"));
+    run.panelGraph = m_plot->addGraph(keyAxis, valueAxis);
+    run.panelGraph->setPen(run.graph->pen());
+    run.panelGraph->setName(run.graph->name());
+    run.panelGraph->removeFromLegend();
+}
+
+void TrainingView::removePanels() {
+    // The graphs first: deleting an axis rect deletes its axes but not the graphs on them.
+    for (Run& run : m_runs) {
+        if (!run.panelGraph) continue;
+        m_plot->removeGraph(run.panelGraph);
+        run.panelGraph = nullptr;
+    }
+    m_plot->plotLayout()->remove(m_panels);
+    m_panels = nullptr;
+    m_panelRuns.clear();
+}
+
+// The same scales wherever runs compare: the steps or seconds for all, the loss among runs of one
+// family (a GAN's loss is on another scale than a VAE's bound and would lie flat beside it).
+void TrainingView::fitPanelRanges() {
+    QCPRange keys;
+    bool anyKeys = false;
+    QHash<QString, QCPRange> values;  // by family
+    for (const QString& dir : std::as_const(m_panelRuns)) {
+        const Run& run = m_runs[dir];
+        bool hasKeys = false, hasValues = false;
+        const QCPRange k = run.panelGraph->getKeyRange(hasKeys);
+        const QCPRange v = run.panelGraph->getValueRange(hasValues);
+        if (!hasKeys || !hasValues) continue;
+        if (anyKeys)
+            keys.expand(k);
+        else
+            keys = k;
+        anyKeys = true;
+        const auto it = values.find(run.record.spec.family);
+        if (it == values.end())
+            values.insert(run.record.spec.family, v);
+        else
+            it->expand(v);
+    }
+    for (const QString& dir : std::as_const(m_panelRuns)) {
+        const Run& run = m_runs[dir];
+        if (anyKeys) run.panelGraph->keyAxis()->setRange(withRoom(keys));
+        const auto it = values.constFind(run.record.spec.family);
+        if (it != values.constEnd()) run.panelGraph->valueAxis()->setRange(withRoom(*it));
+    }
+}
+
+QJsonObject TrainingView::workspaceState(const WorkspaceContext& context) const {
+    QJsonArray ticked;
+    for (const QString& dir : tickedRuns()) ticked.append(context.fileRef(dir));
+    const QListWidgetItem* current = m_list->currentItem();
+    return {{"family", m_family->currentData().toString()},
+            {"dataset", m_dataset->currentText()},
+            {"latent", m_latent->value()},
+            {"steps", m_steps->value()},
+            {"batch", m_batch->value()},
+            {"learning_rate", m_lr->value()},
+            {"seed", m_seed->value()},
+            {"device", m_device->currentText()},
+            {"options", m_options->text()},
+            {"axis", m_axis->currentData().toString()},
+            {"smoothing", m_smoothing->value()},
+            {"layout", m_layout->currentData().toString()},
+            {"ticked_runs", ticked},
+            {"selected_run",
+             context.fileRef(current ? current->data(Qt::UserRole).toString() : QString())}};
+}
+
+void TrainingView::restoreWorkspaceState(const QJsonObject& state, WorkspaceContext& context) {
+    auto value = [&state](const char* key) { return state.value(QLatin1String(key)); };
+    restoreComboData(m_family, value("family"), context, tr("Training family"));
+    if (!value("dataset").toString().isEmpty())
+        m_dataset->setCurrentText(value("dataset").toString());
+    restoreValue(m_latent, value("latent"));
+    restoreValue(m_steps, value("steps"));
+    restoreValue(m_batch, value("batch"));
+    restoreValue(m_lr, value("learning_rate"));
+    restoreValue(m_seed, value("seed"));
+    restoreComboText(m_device, value("device"), context, tr("Training device"));
+    if (value("options").isString()) m_options->setText(value("options").toString());
+    restoreComboData(m_axis, value("axis"), context, tr("Training plot axis"));
+    restoreValue(m_smoothing, value("smoothing"));
+    restoreComboData(m_layout, value("layout"), context, tr("Training plot layout"));
+    restoreRuns(state, context);
+    updateButtons();
+}
+
+// The listed run a reference names: by its absolute path, else by its path from the workspace
+// (the two moved together), else by its folder's name (the runs folder moved on its own).
+QString TrainingView::runFor(const QJsonValue& ref, const WorkspaceContext& context) const {
+    const QJsonObject object = ref.toObject();
+    const QString path = object.value(QStringLiteral("path")).toString();
+    const QString relative = object.value(QStringLiteral("relative")).toString();
+    if (!path.isEmpty() && m_runs.contains(QFileInfo(path).absoluteFilePath()))
+        return QFileInfo(path).absoluteFilePath();
+    const QString name = QFileInfo(refName(ref)).fileName();
+    for (const Run& run : m_runs)
+        if (!relative.isEmpty() &&
+            context.fileRef(run.record.dir).toObject().value(QStringLiteral("relative")) ==
+                relative)
+            return run.record.dir;
+    for (const Run& run : m_runs)
+        if (!name.isEmpty() && run.record.name == name) return run.record.dir;
+    return {};
+}
+
+void TrainingView::restoreRuns(const QJsonObject& state, WorkspaceContext& context) {
+    QSet<QString> warned;  // a run both ticked and selected is reported once
+    auto find = [&](const QJsonValue& ref) {
+        const QString dir = runFor(ref, context);
+        const QString named = refName(ref);
+        if (dir.isEmpty() && !named.isEmpty() && !warned.contains(named)) {
+            warned.insert(named);
+            context.warn(
+                QFileInfo(named).isDir()
+                    ? tr("Training run: %1 is not in the runs folder %2")
+                          .arg(QDir::toNativeSeparators(named), QDir::toNativeSeparators(m_runsDir))
+                    : tr("Training run: %1 is missing").arg(QDir::toNativeSeparators(named)));
+        }
+        return dir;
+    };
+    const QJsonValue ticked = state.value(QStringLiteral("ticked_runs"));
+    if (ticked.isArray()) {
+        QSet<QString> dirs;
+        for (const QJsonValue& ref : ticked.toArray())
+            if (const QString dir = find(ref); !dir.isEmpty()) dirs.insert(dir);
+        {
+            const QSignalBlocker block(m_list);  // one redraw, not one per run
+            for (Run& run : m_runs)
+                run.item->setCheckState(dirs.contains(run.record.dir) ? Qt::Checked
+                                                                      : Qt::Unchecked);
+        }
+        redrawCurves();
+    }
+    const QString selected = find(state.value(QStringLiteral("selected_run")));
+    if (!selected.isEmpty()) m_list->setCurrentItem(m_runs[selected].item);
 }
 
 TrainingSpec TrainingView::specFromForm() const {
