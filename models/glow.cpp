@@ -188,12 +188,22 @@ AffineCouplingImpl::AffineCouplingImpl(int64_t channels, int64_t hidden) {
 }
 
 std::pair<torch::Tensor, torch::Tensor> AffineCouplingImpl::shiftAndScale(const torch::Tensor& xa) {
-    // The Sequential's layers in order, its 1×1 convolution as a channel product (see
-    // channelProduct); the parameters and their names stay the Sequential's.
-    torch::Tensor h = torch::relu(m_net[0]->as<torch::nn::Conv2d>()->forward(xa));
+    // The Sequential's layers in order; the parameters and their names stay the Sequential's.
+    // Training runs the network channels-last, the layout oneDNN computes in: NCHW costs a
+    // reorder around every convolution and its gradient, and at batch 64 these narrow-in,
+    // wide-inside convolutions spent more time reordering than computing (forward and backward
+    // of the network 2.4x faster at 14x14, 1.5x at 7x7, measured on python3-torch). Only the thin
+    // input and output change layout. Decoding keeps NCHW and its 1x1 convolution as a channel
+    // product (see channelProduct), tuned for one image.
+    const bool training = torch::GradMode::is_enabled();
     const auto& mid = *m_net[2]->as<torch::nn::Conv2d>();
-    h = torch::relu(channelProduct(mid.weight, h) + mid.bias.view({1, -1, 1, 1}));
+    torch::Tensor h = m_net[0]->as<torch::nn::Conv2d>()->forward(
+        training ? xa.contiguous(torch::MemoryFormat::ChannelsLast) : xa);
+    h = torch::relu(h);
+    h = torch::relu(training ? torch::conv2d(h, mid.weight, mid.bias)
+                             : channelProduct(mid.weight, h) + mid.bias.view({1, -1, 1, 1}));
     h = m_net[4]->as<ZeroConv2d>()->forward(h);
+    if (training) h = h.contiguous();
     const int64_t half = h.size(1) / 2;
     // openai/glow: scale = sigmoid(raw + 2), so it starts near 0.88 and can never blow up.
     return {h.narrow(1, 0, half), h.narrow(1, half, half) + 2.0};
