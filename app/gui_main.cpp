@@ -2,6 +2,7 @@
 // --screenshot renders the window once the first image is shown, for docs and smoke tests.
 
 #include "autoregressive_view.h"
+#include "code_grid_editor.h"
 #include "compare_view.h"
 #include "interpolation_view.h"
 #include "inversion_view.h"
@@ -144,8 +145,20 @@ int main(int argc, char** argv) {
         };
         // Queued: the image or error reaches the screen before the window is grabbed.
         if (view == QLatin1String("inversion")) {
+            // The rows, and the code editor's palette and usage histogram when it is open.
+            le::CodeGridEditor* editor = window.inversionView()->codeEditor();
+            auto grabWhenComplete = [&window, editor, grab] {
+                const bool editorDone =
+                    !editor->isVisibleTo(&window) ||
+                    (editor->paletteReady() && !editor->usage().checkpoint.isEmpty());
+                if (!window.inversionView()->isRunning() && editorDone) grab();
+            };
             QObject::connect(window.inversionView(), &le::InversionView::inversionFinished, &window,
-                             grab, Qt::QueuedConnection);
+                             grabWhenComplete, Qt::QueuedConnection);
+            QObject::connect(editor, &le::CodeGridEditor::paletteShown, &window, grabWhenComplete,
+                             Qt::QueuedConnection);
+            QObject::connect(editor, &le::CodeGridEditor::usageShown, &window, grabWhenComplete,
+                             Qt::QueuedConnection);
         } else if (view == QLatin1String("autoregressive")) {
             le::AutoregressiveView* stepper = window.autoregressiveView();
             // Complete the lower half of a test image, three ways; then rewind to the middle of

@@ -85,11 +85,13 @@ CodeGridEditor::CodeGridEditor(QWidget* parent) : QWidget(parent) {
     m_palette = new QListWidget(this);
     m_palette->setViewMode(QListView::IconMode);
     m_palette->setIconSize(QSize(kIconSize, kIconSize));
-    m_palette->setGridSize(QSize(kIconSize + 20, kIconSize + 30));
+    // Room for the two lines under each icon (its index and its use count), unelided.
+    m_palette->setGridSize(QSize(kIconSize + 26, kIconSize + 2 * fontMetrics().lineSpacing() + 10));
     m_palette->setResizeMode(QListView::Adjust);
     m_palette->setMovement(QListView::Static);
     m_palette->setUniformItemSizes(true);
-    m_palette->setMinimumWidth(4 * (kIconSize + 20) + 24);
+    m_palette->setTextElideMode(Qt::ElideNone);  // "1020×" is a little wider than its icon
+    m_palette->setMinimumWidth(4 * (kIconSize + 26) + 24);
     m_palette->setToolTip(
         tr("The codebook: each code's colour, what a grid filled with it "
            "decodes to, its index and how often the held-out images use it. "
@@ -376,7 +378,7 @@ void CodeGridEditor::onPalette(const CodePalette& palette) {
     m_palette->clear();
     for (int k = 0; k < palette.codes; ++k) {
         auto* item = new QListWidgetItem(paletteIcon(palette.pictures[size_t(k)], k),
-                                         QStringLiteral("#%1").arg(k), m_palette);
+                                         QStringLiteral("#%1\n\u2026").arg(k), m_palette);
         item->setTextAlignment(Qt::AlignHCenter | Qt::AlignTop);
     }
     m_settingPalette = false;
@@ -499,8 +501,9 @@ void CodeGridEditor::updatePaletteTexts() {
     for (int k = 0; k < m_palette->count(); ++k) {
         QListWidgetItem* item = m_palette->item(k);
         const qint64 uses = counted ? m_usage.counts[k] : -1;
+        // Two lines even before the count: the view sizes every item like the first one.
         item->setText(counted ? QStringLiteral("#%1\n%2\u00d7").arg(k).arg(uses)
-                              : QStringLiteral("#%1").arg(k));
+                              : QStringLiteral("#%1\n\u2026").arg(k));
         item->setForeground(counted && uses == 0 ? kDeadColour : palette().color(QPalette::Text));
         item->setToolTip(
             counted ? tr("Code %1: %2 cells in %3 held-out images%4. The picture: a grid filled "

@@ -153,6 +153,8 @@ QWidget* InversionView::buildControls() {
     m_lossPlot->addGraph();
     m_lossPlot->graph(0)->setPen(QPen(QColor(0xE1, 0x57, 0x59), 1.5));
     m_lossPlot->xAxis->setLabel(tr("step"));
+    m_lossPlot->xAxis->ticker()->setTickCount(
+        3);  // the plot is narrow: few labels, none overlapping
     m_lossPlot->yAxis->setLabel(tr("best MSE"));
     liveRow->addWidget(m_lossPlot, 1);
     auto* liveColumn = new QVBoxLayout;
