@@ -110,6 +110,7 @@ struct TrainMeasure {
     double imagesPerSecond = 0;
     int64_t steps = 0;  // measured steps, after the warm-up
     double seconds = 0;
+    int threads = 0;  // LibTorch threads the trainer ran on (the model's trainingThreads)
 };
 TrainMeasure measureTrainer(Context& context, const QString& family, int64_t batch, int64_t warmup,
                             double seconds, int64_t minSteps, int64_t exactSteps);

@@ -20,7 +20,7 @@ constexpr int64_t kBatch = 64;
 constexpr int64_t kQuickBatch = 16;
 
 QJsonObject runReference(Context& context, const QString& family, int64_t batch, int64_t warmup,
-                         int64_t steps) {
+                         int64_t steps, int threads) {
     const QStringList args{context.referenceScript,
                            QStringLiteral("--family"),
                            family,
@@ -31,7 +31,7 @@ QJsonObject runReference(Context& context, const QString& family, int64_t batch,
                            QStringLiteral("--steps"),
                            QString::number(steps),
                            QStringLiteral("--threads"),
-                           QString::number(context.threads.torchThreads),
+                           QString::number(threads),
                            QStringLiteral("--data"),
                            defaultFashionMnistDir(),
                            QStringLiteral("--limit"),
@@ -72,6 +72,7 @@ TrainMeasure measureTrainer(Context& context, const QString& family, int64_t bat
         m.steps = measured;
         m.seconds = elapsed;
         m.imagesPerSecond = double(measured * batch) / elapsed;
+        m.threads = torch::get_num_threads();  // this thread's, as the trainer set it
         trainer.cancel();
     });
     trainer.run();
@@ -95,7 +96,8 @@ QJsonObject benchTraining(Context& context) {
             measureTrainer(context, family, batch, warmup, seconds, minSteps, 0);
         logLine(
             QStringLiteral("training: %1 (Python reference, %2 steps)").arg(family).arg(cpp.steps));
-        const QJsonObject py = runReference(context, family, batch, warmup, cpp.steps);
+        // The reference runs on the threads the trainer chose for this family.
+        const QJsonObject py = runReference(context, family, batch, warmup, cpp.steps, cpp.threads);
         const double pyIps = py.value("images_per_second").toDouble(0.0);
         const double flops = py.value("flops_per_image").toDouble(0.0);
         QJsonObject entry{{"cpp_images_per_s", cpp.imagesPerSecond},
@@ -103,6 +105,7 @@ QJsonObject benchTraining(Context& context) {
                           {"steps", qint64(cpp.steps)},
                           {"warmup", qint64(warmup)},
                           {"batch", qint64(batch)},
+                          {"threads", cpp.threads},
                           {"cpp_seconds", cpp.seconds},
                           {"python_seconds", py.value("seconds")},
                           {"train_flops_per_image", flops}};

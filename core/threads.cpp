@@ -30,6 +30,16 @@ int envInt(const char* name, int fallback) {
     return parsed > 0 ? parsed : fallback;
 }
 
+// OpenMP's thread count of the calling thread; false where LibTorch was built without OpenMP.
+bool setThisThreadsTorchThreads(int threads) {
+    // LibTorch sizes a thread's OpenMP team lazily, on its first parallel operation, from the
+    // process-wide setting: do that first, so it does not undo the line after.
+    at::internal::lazy_init_num_threads();
+    SetThreads set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+    if (set) set(threads);
+    return set != nullptr;
+}
+
 }  // namespace
 
 ThreadSettings configureThreads(int torchThreads, int blasThreads) {
@@ -43,11 +53,18 @@ ThreadSettings configureThreads(int torchThreads, int blasThreads) {
 
 void useOneTorchThreadHere() {
     if (std::getenv("LE_TORCH_THREADS")) return;
-    // LibTorch sizes a thread's OpenMP team lazily, on its first parallel operation, from the
-    // process-wide setting: do that first, so it does not undo the line after.
+    setThisThreadsTorchThreads(1);
+}
+
+ScopedTorchThreads::ScopedTorchThreads(int threads) {
+    if (threads <= 0 || std::getenv("LE_TORCH_THREADS")) return;
     at::internal::lazy_init_num_threads();
-    if (SetThreads set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads")))
-        set(1);
+    const int previous = torch::get_num_threads();  // this thread's, under OpenMP
+    if (previous != threads && setThisThreadsTorchThreads(threads)) m_previous = previous;
+}
+
+ScopedTorchThreads::~ScopedTorchThreads() {
+    if (m_previous > 0) setThisThreadsTorchThreads(m_previous);
 }
 
 ThreadSettings currentThreadSettings() {

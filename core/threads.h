@@ -24,4 +24,17 @@ ThreadSettings currentThreadSettings();
 // batch jobs keep both cores. LE_TORCH_THREADS, when set, applies here too.
 void useOneTorchThreadHere();
 
+// LibTorch's thread count in the calling thread for a scope (a training run at the model's
+// GenerativeModel::trainingThreads), then the one before. 0, or LE_TORCH_THREADS set: unchanged.
+class ScopedTorchThreads {
+public:
+    explicit ScopedTorchThreads(int threads);
+    ~ScopedTorchThreads();
+    ScopedTorchThreads(const ScopedTorchThreads&) = delete;
+    ScopedTorchThreads& operator=(const ScopedTorchThreads&) = delete;
+
+private:
+    int m_previous = 0;  // 0: nothing to restore
+};
+
 }  // namespace le

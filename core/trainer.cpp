@@ -1,5 +1,7 @@
 #include "trainer.h"
 
+#include "threads.h"
+
 #include "errors.h"
 #include "image_io.h"
 
@@ -167,6 +169,7 @@ TrainResult Trainer::run() {
             QStringLiteral("%1: cannot create the run folder").arg(m_options.runDir).toStdString());
     if (m_options.learningRate > 0) m_model.setLearningRate(m_options.learningRate);
 
+    const ScopedTorchThreads threads(m_model.trainingThreads());
     TrainResult result;
     QElapsedTimer timer;
     timer.start();

@@ -163,6 +163,11 @@ public:
     virtual Metrics trainStep(const torch::Tensor& batch) = 0;
     // Held-out metrics on one batch, without gradients ("loss" always; others per family).
     virtual Metrics evaluate(const torch::Tensor& batch) = 0;
+    // The CPU threads a training step runs fastest on; 0: every core. A step made of many small
+    // operations (a VAE's, a DCGAN's on 28x28 images) loses more to waking a second thread for
+    // each of them than it gains from splitting them; wide convolutions (Glow's couplings, the
+    // PixelCNN's stacks) gain.
+    virtual int trainingThreads() const { return 0; }
 
     // Inversion by optimisation (capabilities().inversionByOptimisation).
     virtual InversionResult invert(const torch::Tensor& target, const InversionOptions& options,

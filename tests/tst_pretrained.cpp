@@ -41,7 +41,8 @@ private slots:
         torch::manual_seed(1);
         const Metrics now = evaluateModel(*loaded.model, data.test, 2000);
         // Evaluation is deterministic (fixed seeds), so only float summation order can differ.
-        for (const QString& key : {"loss", "bpd", "recon_mse"}) {
+        for (const QString& key :
+             {QStringLiteral("loss"), QStringLiteral("bpd"), QStringLiteral("recon_mse")}) {
             if (!recorded.contains(key)) continue;
             const double was = recorded.value(key).toDouble();
             const double is = now.at(key.toStdString());
