@@ -156,6 +156,28 @@ private slots:
         QCOMPARE(readCheckpointHeader(options.checkpointPath).steps, qint64(7));
     }
 
+    // A VAE trains on the one thread its family asks for (GenerativeModel::trainingThreads);
+    // the calling thread's setting comes back afterwards.
+    void runsOnTheModelsTrainingThreads() {
+        if (qEnvironmentVariableIsSet("LE_TORCH_THREADS"))
+            QSKIP("LE_TORCH_THREADS overrides the family's choice");
+        const Dataset data = randomImages(64, 16);
+        auto model = test::smallVae();
+        QCOMPARE(model->trainingThreads(), 1);
+        torch::set_num_threads(2);
+        QCOMPARE(torch::get_num_threads(), 2);
+        TrainOptions options;
+        options.steps = 3;
+        options.batchSize = 8;
+        Trainer trainer(*model, data, options);
+        QList<int> seen;
+        trainer.setProgressCallback(
+            [&](const TrainProgress&) { seen << torch::get_num_threads(); });
+        QCOMPARE(trainer.run().status, TrainStatus::Finished);
+        QCOMPARE(seen, (QList<int>{1, 1, 1}));
+        QCOMPARE(torch::get_num_threads(), 2);
+    }
+
     void pauseHoldsAndResumeContinues() {
         const Dataset data = randomImages(128, 32);
         auto model = test::smallVae();
