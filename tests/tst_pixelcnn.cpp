@@ -89,18 +89,23 @@ private slots:
 
     // Each value's distribution depends on every value before it in raster (and channel) order
     // within the receptive field, and on nothing at or after it: no blind spot, no leak.
+    // Training (gradients on) pads the causal convolutions differently from sampling: both kept.
     void masksAreCausalWithoutBlindSpot_data() {
         QTest::addColumn<int>("channels");
-        QTest::newRow("grey") << 1;
-        QTest::newRow("rgb") << 3;
+        QTest::addColumn<bool>("training");
+        QTest::newRow("grey, sampling") << 1 << false;
+        QTest::newRow("rgb, sampling") << 3 << false;
+        QTest::newRow("grey, training") << 1 << true;
+        QTest::newRow("rgb, training") << 3 << true;
     }
     void masksAreCausalWithoutBlindSpot() {
         QFETCH(int, channels);
+        QFETCH(bool, training);
         const le::ImageShape shape{channels, 8, 8};
         auto model = makePixelCnn(shape, 4, 8);
         scrambleWeights(*model, 5);
         le::PixelCnnNet& net = asPixelCnn(*model).net();
-        torch::NoGradGuard noGrad;
+        torch::AutoGradMode gradMode(training);
         const torch::Tensor base = randomValues(shape, 9);
         const torch::Tensor logits = net->forward(base);
         // The target pixel: every earlier one lies within the 4 layers' reach of it.
@@ -132,6 +137,18 @@ private slots:
                     }
         }
         QVERIFY(seen > 0);
+    }
+
+    void trainingAndSamplingPathsAgree() {
+        const le::ImageShape shape{3, 8, 8};
+        auto model = makePixelCnn(shape, 4, 8);
+        scrambleWeights(*model, 6);
+        le::PixelCnnNet& net = asPixelCnn(*model).net();
+        const torch::Tensor values = randomValues(shape, 11);
+        const torch::Tensor training = net->forward(values).detach();
+        torch::NoGradGuard noGrad;
+        const torch::Tensor sampling = net->forward(values);
+        QVERIFY(torch::allclose(training, sampling, 1e-5, 1e-5));
     }
 
     void cachedSampleEqualsNaiveSample_data() {
