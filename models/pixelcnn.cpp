@@ -191,7 +191,8 @@ torch::Tensor PixelCnnNetImpl::forward(const torch::Tensor& values) {
         if (c > 0) u = u + m_channelInputs[c - 1]->forward(x.narrow(1, 0, c));
         logits.push_back(m_outputs[c]->forward(torch::relu(u)));
     }
-    return torch::stack(logits, 2);
+    // One channel (grey, code grids): a view, not a copy of N×256×H×W logits and its gradient.
+    return logits.size() == 1 ? logits.front().unsqueeze(2) : torch::stack(logits, 2);
 }
 
 torch::Tensor PixelCnnNetImpl::negLogLikelihood(const torch::Tensor& values) {
