@@ -1,5 +1,7 @@
 #include "dcgan.h"
 
+#include "layers.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
@@ -158,14 +160,14 @@ DcganNetImpl::DcganNetImpl(const DcganOptions& o) : m_latent(o.latent) {
     // G: z as a 1×1 map, projected to start×start by a full-size transposed conv, then doubled.
     // Convs followed by BatchNorm carry no bias (BatchNorm's shift replaces it).
     generator = nn::Sequential();
-    generator->push_back(nn::ConvTranspose2d(
+    generator->push_back(TransposedConv2d(
         nn::ConvTranspose2dOptions(o.latent, p.channels[0], p.start).bias(false)));
     generator->push_back(nn::BatchNorm2d(p.channels[0]));
     generator->push_back(nn::ReLU());
     for (size_t i = 0; i < levels; ++i) {
         const bool last = i + 1 == levels;
         const int64_t out = last ? o.shape.channels : p.channels[i + 1];
-        generator->push_back(nn::ConvTranspose2d(
+        generator->push_back(TransposedConv2d(
             nn::ConvTranspose2dOptions(p.channels[i], out, 4).stride(2).padding(1).bias(last)));
         if (last) {
             generator->push_back(nn::Tanh());

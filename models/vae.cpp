@@ -1,5 +1,7 @@
 #include "vae.h"
 
+#include "layers.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
@@ -130,7 +132,7 @@ VaeNetImpl::VaeNetImpl(const VaeOptions& o) {
             const int64_t padH = plan.heights[i] - 2 * plan.heights[i + 1];
             const int64_t padW = plan.widths[i] - 2 * plan.widths[i + 1];
             m_decoder->push_back(
-                nn::ConvTranspose2d(nn::ConvTranspose2dOptions(plan.channels[i], out, 4)
+                TransposedConv2d(nn::ConvTranspose2dOptions(plan.channels[i], out, 4)
                                         .stride(2)
                                         .padding(1)
                                         .output_padding({padH, padW})));

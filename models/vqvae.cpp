@@ -1,5 +1,7 @@
 #include "vqvae.h"
 
+#include "layers.h"
+
 #include "vae.h"  // discretizedLogisticLogProb
 
 #include <algorithm>
@@ -185,9 +187,9 @@ VqVaeNetImpl::VqVaeNetImpl(const VqVaeOptions& o) {
         nn::Sequential(
             nn::Conv2d(nn::Conv2dOptions(o.codeDim, h, 3).padding(1)), ResidualBlock(h),
             ResidualBlock(h), nn::ReLU(),
-            nn::ConvTranspose2d(nn::ConvTranspose2dOptions(h, h, 4).stride(2).padding(1)),
+            TransposedConv2d(nn::ConvTranspose2dOptions(h, h, 4).stride(2).padding(1)),
             nn::ReLU(),
-            nn::ConvTranspose2d(nn::ConvTranspose2dOptions(h, c, 4).stride(2).padding(1)),
+            TransposedConv2d(nn::ConvTranspose2dOptions(h, c, 4).stride(2).padding(1)),
             nn::Tanh()));
     codebook = register_module("codebook", Codebook(o.codes, o.codeDim, o.decay));
     PixelCnnNetOptions p;

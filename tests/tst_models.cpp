@@ -1,13 +1,16 @@
 // The model interface as the VAE implements it: registry, config validation and round trip,
 // weights round trip and rejection, input checks, seeded sampling, and the likelihood's
-// normalisation (which the bits-per-dimension bound relies on).
+// normalisation (which the bits-per-dimension bound relies on). Also the shared layers: the
+// oneDNN transposed conv against LibTorch's own.
 
 #include "generative_model.h"
+#include "layers.h"
 #include "vae.h"
 
 #include <QtTest>
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <sstream>
 
@@ -345,6 +348,80 @@ private slots:
         const double total = logp.exp().sum().item<double>();
         QVERIFY2(std::abs(total - 1.0) < 2e-3, qPrintable(QString::number(total, 'g', 10)));
         QVERIFY(logp.le(0).all().item<bool>());
+    }
+
+    // The oneDNN path gives LibTorch's transposed conv's output and all three gradients.
+    void transposedConvMatchesLibTorch_data() {
+        QTest::addColumn<int>("inChannels");
+        QTest::addColumn<int>("outChannels");
+        QTest::addColumn<int>("size");
+        QTest::addColumn<int>("kernel");
+        QTest::addColumn<int>("stride");
+        QTest::addColumn<int>("padding");
+        QTest::addColumn<int>("outputPadding");
+        QTest::addColumn<bool>("bias");
+        QTest::newRow("vq-vae 7->14") << 64 << 64 << 7 << 4 << 2 << 1 << 0 << true;
+        QTest::newRow("to one channel") << 16 << 1 << 14 << 4 << 2 << 1 << 0 << true;
+        QTest::newRow("output padding") << 8 << 12 << 3 << 4 << 2 << 1 << 1 << true;
+        QTest::newRow("dcgan projection, no bias") << 10 << 16 << 1 << 7 << 1 << 0 << 0 << false;
+        QTest::newRow("stride 3, odd kernel") << 5 << 9 << 6 << 3 << 3 << 2 << 2 << true;
+    }
+    void transposedConvMatchesLibTorch() {
+        QFETCH(int, inChannels);
+        QFETCH(int, outChannels);
+        QFETCH(int, size);
+        QFETCH(int, kernel);
+        QFETCH(int, stride);
+        QFETCH(int, padding);
+        QFETCH(int, outputPadding);
+        QFETCH(bool, bias);
+        const auto x = torch::randn({3, inChannels, size, size + 1}).requires_grad_();
+        const auto w = torch::randn({inChannels, outChannels, kernel, kernel}).requires_grad_();
+        const auto b = bias ? torch::randn({outChannels}).requires_grad_() : torch::Tensor();
+        const auto reference = torch::conv_transpose2d(x, w, b, stride, padding, outputPadding);
+        const auto ours =
+            le::convTranspose2dOneDnn(x, w, b, {stride, stride}, {padding, padding},
+                                      {outputPadding, outputPadding});
+        QCOMPARE(ours.sizes().vec(), reference.sizes().vec());
+        QVERIFY(torch::allclose(ours, reference, 1e-4, 1e-4));
+        const auto g = torch::randn_like(reference);
+        std::vector<torch::Tensor> inputs{x, w};
+        if (bias) inputs.push_back(b);
+        const auto expected = torch::autograd::grad({reference}, inputs, {g});
+        const auto got = torch::autograd::grad({ours}, inputs, {g});
+        for (size_t i = 0; i < inputs.size(); ++i)
+            QVERIFY2(torch::allclose(got[i], expected[i], 1e-4, 1e-3),
+                     qPrintable(QString("gradient %1 differs by %2")
+                                    .arg(i)
+                                    .arg((got[i] - expected[i]).abs().max().item<double>())));
+    }
+
+    // A drop-in for torch::nn::ConvTranspose2d: same names, same initialisation, same results,
+    // with LibTorch's path kept where oneDNN is slower or does not apply.
+    void transposedConvModuleIsADropIn() {
+        namespace nn = torch::nn;
+        const auto options = nn::ConvTranspose2dOptions(32, 16, 4).stride(2).padding(1);
+        torch::manual_seed(7);
+        nn::ConvTranspose2d plain(options);
+        torch::manual_seed(7);
+        le::TransposedConv2d ours(options);
+        const auto plainParams = plain->named_parameters();
+        const auto ourParams = ours->named_parameters();
+        QCOMPARE(ourParams.keys(), plainParams.keys());
+        for (const auto& p : plainParams) QVERIFY(torch::equal(ourParams[p.key()], p.value()));
+        const auto x = torch::randn({4, 32, 7, 7});
+        QVERIFY(torch::allclose(ours->forward(x), plain->forward(x), 1e-4, 1e-4));
+        {
+            torch::NoGradGuard noGrad;
+            QVERIFY(torch::allclose(ours->forward(x), plain->forward(x), 1e-4, 1e-4));
+        }
+#if TORCH_VERSION_MAJOR < 2
+        if (at::hasMKLDNN()) QVERIFY(ours->usesOneDnn(x));
+#endif
+        QVERIFY(!ours->usesOneDnn(x.to(torch::kDouble)));
+        le::TransposedConv2d narrow(nn::ConvTranspose2dOptions(32, 1, 4).stride(2).padding(1));
+        QVERIFY(!narrow->usesOneDnn(x));
+        QVERIFY(ours->as<nn::ConvTranspose2d>() != nullptr);  // DCGAN's initialisation finds it
     }
 
     void cudaSamplesMatchCpu() {

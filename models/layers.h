@@ -1,0 +1,32 @@
+#pragma once
+
+// Layers shared by several families where LibTorch's own module is slower than it needs to be.
+
+#include <torch/torch.h>
+
+namespace le {
+
+// torch::nn::ConvTranspose2d with the same options, parameters ("weight", "bias"), initialisation
+// and results, whose CPU path runs on oneDNN. LibTorch 1.13 sends transposed convolutions to
+// slow_conv_transpose2d (im2col and GEMM) while ordinary ones go to oneDNN, so a transposed conv
+// is computed here as what it is, the input-gradient of the ordinary conv with the same weight,
+// and its backward as that conv's forward and weight-gradient. Measured on the 2-core CPU at one
+// thread, a 64->64 channel 7->14 layer's forward and backward take about half the time; with one
+// or a few output channels oneDNN is slower, so such layers (and CUDA, groups, dilation, other
+// dtypes, LibTorch 2, which uses oneDNN itself) keep LibTorch's path.
+class TransposedConv2dImpl : public torch::nn::ConvTranspose2dImpl {
+public:
+    using torch::nn::ConvTranspose2dImpl::ConvTranspose2dImpl;
+    torch::Tensor forward(const torch::Tensor& input);
+
+    // Whether forward takes the oneDNN path for this input.
+    bool usesOneDnn(const torch::Tensor& input) const;
+};
+TORCH_MODULE(TransposedConv2d);
+
+// The oneDNN computation itself, for any strides, padding and output padding; exposed for tests.
+torch::Tensor convTranspose2dOneDnn(const torch::Tensor& input, const torch::Tensor& weight,
+                                    const torch::Tensor& bias, torch::IntArrayRef stride,
+                                    torch::IntArrayRef padding, torch::IntArrayRef outputPadding);
+
+}  // namespace le
