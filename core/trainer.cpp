@@ -1,5 +1,6 @@
 #include "trainer.h"
 
+#include "tensor_cache.h"
 #include "threads.h"
 
 #include "errors.h"
@@ -170,6 +171,7 @@ TrainResult Trainer::run() {
     if (m_options.learningRate > 0) m_model.setLearningRate(m_options.learningRate);
 
     const ScopedTorchThreads threads(m_model.trainingThreads());
+    const ScopedTensorCache tensorCache;
     TrainResult result;
     QElapsedTimer timer;
     timer.start();

@@ -67,7 +67,34 @@ struct ConvTransposeOneDnn : torch::autograd::Function<ConvTransposeOneDnn> {
     }
 };
 
+struct GatedTanhSigmoid : torch::autograd::Function<GatedTanhSigmoid> {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& pre) {
+        const auto halves = pre.chunk(2, 1);
+        const torch::Tensor t = torch::sigmoid(halves[0] * 2.0).mul_(2.0).sub_(1.0);
+        const torch::Tensor s = torch::sigmoid(halves[1]);
+        ctx->save_for_backward({t, s});
+        ctx->saved_data["sizes"] = pre.sizes().vec();
+        return t * s;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads) {
+        const variable_list saved = ctx->get_saved_variables();
+        const torch::Tensor &t = saved[0], &s = saved[1];
+        const torch::Tensor& g = grads[0];
+        const torch::Tensor gradPre =
+            torch::empty(ctx->saved_data["sizes"].toIntVector(), g.options());
+        auto halves = gradPre.chunk(2, 1);
+        at::tanh_backward_out(halves[0], g * s, t);     // g·s·(1 − t²)
+        at::sigmoid_backward_out(halves[1], g * t, s);  // g·t·s·(1 − s)
+        return {gradPre};
+    }
+};
+
 }  // namespace
+
+torch::Tensor gatedTanhSigmoid(const torch::Tensor& pre) {
+    return GatedTanhSigmoid::apply(pre);
+}
 
 torch::Tensor convTranspose2dOneDnn(const torch::Tensor& input, const torch::Tensor& weight,
                                     const torch::Tensor& bias, torch::IntArrayRef stride,

@@ -29,4 +29,11 @@ torch::Tensor convTranspose2dOneDnn(const torch::Tensor& input, const torch::Ten
                                     const torch::Tensor& bias, torch::IntArrayRef stride,
                                     torch::IntArrayRef padding, torch::IntArrayRef outputPadding);
 
+// tanh(a) · σ(b) for pre = [a, b] split along channels (the PixelCNN's gate), for training: one
+// autograd node whose backward writes both halves' gradients in place (autograd's own graph
+// concatenates them afterwards), with tanh taken as 2σ(2a) − 1 because LibTorch's vectorised
+// tanh runs 4× slower than its sigmoid on these CPUs (6.0 against 1.3 ms for 3.2 M floats).
+// Equal to the plain formula to float rounding (tested).
+torch::Tensor gatedTanhSigmoid(const torch::Tensor& pre);
+
 }  // namespace le

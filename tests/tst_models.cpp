@@ -424,6 +424,21 @@ private slots:
         QVERIFY(ours->as<nn::ConvTranspose2d>() != nullptr);  // DCGAN's initialisation finds it
     }
 
+    // The PixelCNN's fused training gate: the plain formula's values and gradient.
+    void gatedTanhSigmoidMatchesThePlainGate() {
+        const auto pre = (torch::randn({4, 6, 5, 7}) * 3).requires_grad_();
+        const auto halves = pre.chunk(2, 1);
+        const auto plain = torch::tanh(halves[0]) * torch::sigmoid(halves[1]);
+        const auto fused = le::gatedTanhSigmoid(pre);
+        QCOMPARE(fused.sizes().vec(), (std::vector<int64_t>{4, 3, 5, 7}));
+        QVERIFY(torch::allclose(fused, plain, 1e-5, 1e-6));
+        const auto g = torch::randn_like(plain);
+        const auto expected = torch::autograd::grad({plain}, {pre}, {g})[0];
+        const auto got = torch::autograd::grad({fused}, {pre}, {g})[0];
+        QVERIFY2(torch::allclose(got, expected, 1e-4, 1e-5),
+                 qPrintable(QString::number((got - expected).abs().max().item<double>())));
+    }
+
     void cudaSamplesMatchCpu() {
         if (!torch::cuda::is_available()) QSKIP("this LibTorch has no CUDA device");
         auto model = makeVae({});

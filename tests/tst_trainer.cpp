@@ -1,5 +1,6 @@
 #include "checkpoint.h"
 #include "errors.h"
+#include "tensor_cache.h"
 #include "test_support.h"
 #include "trainer.h"
 
@@ -8,6 +9,8 @@
 #include <QJsonDocument>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <torch/version.h>
 
 #include <thread>
 
@@ -200,6 +203,99 @@ private slots:
         runner.join();
         QCOMPARE(result.status, TrainStatus::Finished);
         QCOMPARE(lastStep.load(), qint64(30));
+    }
+
+    // Inside a scope, a freed large block serves the next allocation of about its size; small
+    // blocks and allocations outside any scope are left to the system allocator, and the last
+    // scope to close hands every kept block back.
+    void tensorCacheReusesLargeBlocksInsideAScope() {
+#if TORCH_VERSION_MAJOR >= 2
+        QSKIP("the tensor cache is LibTorch 1.x only");
+#endif
+        if (qEnvironmentVariableIsSet("LE_TENSOR_CACHE")) QSKIP("LE_TENSOR_CACHE is set");
+        const int64_t floats = 2 << 20;  // 8 MiB
+        const TensorCacheStats before = tensorCacheStats();
+        torch::empty({floats});
+        QCOMPARE(tensorCacheStats().hits + tensorCacheStats().misses, before.hits + before.misses);
+        torch::Tensor outlives;
+        {
+            const ScopedTensorCache scope;
+            QVERIFY(scope.active());
+            const TensorCacheStats start = tensorCacheStats();
+            void* first = nullptr;
+            {
+                const torch::Tensor a = torch::ones({floats});
+                first = a.data_ptr();
+            }
+            QVERIFY(tensorCacheStats().keptBytes >= floats * 4);
+            const torch::Tensor b = torch::zeros({floats - floats / 16});  // 1/16 smaller: fits
+            QCOMPARE(b.data_ptr(), first);
+            QVERIFY(b.eq(0).all().item<bool>());
+            QCOMPARE(tensorCacheStats().hits, start.hits + 1);
+            const torch::Tensor bigger = torch::empty({2 * floats});  // no kept block fits
+            QCOMPARE(tensorCacheStats().misses, start.misses + 2);
+            torch::empty({1000});  // small: not counted
+            QCOMPARE(tensorCacheStats().hits + tensorCacheStats().misses,
+                     start.hits + start.misses + 3);
+            outlives = torch::full({floats}, 3.0f);
+            // Two threads allocating and freeing at once keep their own values.
+            std::atomic<bool> wrong{false};
+            auto churn = [&](float value) {
+                for (int i = 0; i < 50; ++i) {
+                    const torch::Tensor t = torch::full({floats / 2}, value);
+                    if (t.sum().item<double>() != double(value) * double(floats / 2)) wrong = true;
+                }
+            };
+            std::thread one(churn, 1.0f), two(churn, 2.0f);
+            one.join();
+            two.join();
+            QVERIFY(!wrong);
+        }
+        QCOMPARE(tensorCacheStats().keptBytes, int64_t(0));
+        QVERIFY(outlives.eq(3.0f).all().item<bool>());
+        const int64_t live = tensorCacheStats().liveBlocks;
+        outlives = torch::Tensor();  // freed after the scope: to the system, not kept
+        QCOMPARE(tensorCacheStats().liveBlocks, live - 1);
+        QCOMPARE(tensorCacheStats().keptBytes, int64_t(0));
+    }
+
+    // Reused blocks change nothing a model computes: a PixelCNN (whose activations are large
+    // enough to be kept) trains to the same losses with the cache on and off.
+    void trainingIsTheSameWithAndWithoutTheTensorCache() {
+#if TORCH_VERSION_MAJOR >= 2
+        QSKIP("the tensor cache is LibTorch 1.x only");
+#endif
+        const QByteArray saved = qgetenv("LE_TENSOR_CACHE");
+        const Dataset data = randomImages(96, 16);
+        auto train = [&](bool cache) {
+            qputenv("LE_TENSOR_CACHE", cache ? "1" : "0");
+            torch::manual_seed(3);
+            ModelConfig config;
+            writeImageShape(config, data.shape);
+            config.set("layers", int64_t{3});
+            auto model = ModelRegistry::instance().create("pixelcnn", config);
+            TrainOptions options;
+            options.steps = 4;
+            options.batchSize = 32;
+            options.evalImages = 16;
+            options.seed = 5;
+            Trainer trainer(*model, data, options);
+            QList<double> losses;
+            int64_t hits = 0;
+            trainer.setProgressCallback([&](const TrainProgress& p) {
+                losses << p.train.at("loss");
+                hits = tensorCacheStats().hits;
+            });
+            const int64_t hitsBefore = tensorCacheStats().hits;
+            if (trainer.run().status != TrainStatus::Finished) return QList<double>{};
+            if (cache != (hits > hitsBefore)) return QList<double>{};
+            return losses;
+        };
+        const QList<double> with = train(true), without = train(false);
+        if (saved.isNull()) qunsetenv("LE_TENSOR_CACHE"); else qputenv("LE_TENSOR_CACHE", saved);
+        QCOMPARE(with.size(), 4);
+        QCOMPARE(with, without);
+        QCOMPARE(tensorCacheStats().keptBytes, int64_t(0));
     }
 
     void rejectsDataOfTheWrongShape() {
