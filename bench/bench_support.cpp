@@ -84,8 +84,8 @@ BenchModel Context::samplingPixelCnn() const {
 
 QProcessEnvironment Context::childEnvironment() const {
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("OMP_WAIT_POLICY"),
-               env.value(QStringLiteral("OMP_WAIT_POLICY"), QStringLiteral("passive")));
+    // OMP_WAIT_POLICY is inherited as it is: unset, both sides run libgomp's default wait (spin
+    // briefly, then sleep), as the app does.
     env.insert(QStringLiteral("OPENBLAS_NUM_THREADS"), QString::number(threads.blasThreads));
     env.insert(QStringLiteral("LE_TORCH_THREADS"), QString::number(threads.torchThreads));
     env.insert(QStringLiteral("LE_BLAS_THREADS"), QString::number(threads.blasThreads));

@@ -15,21 +15,11 @@
 #include <functional>
 #include <iostream>
 
-#include <unistd.h>
 
 using namespace le;
 using namespace le::bench;
 
 namespace {
-
-// libgomp reads OMP_WAIT_POLICY once, when it loads: set it by starting again. Passive, so that
-// idle pool threads sleep instead of spinning on the cores the other jobs need (the setting the
-// project's training recipes use); an explicit value is respected.
-void ensureWaitPolicy(char** argv) {
-    if (std::getenv("OMP_WAIT_POLICY")) return;
-    setenv("OMP_WAIT_POLICY", "passive", 1);
-    execv("/proc/self/exe", argv);
-}
 
 struct Bar {
     const char* key;
@@ -141,7 +131,6 @@ QString firstExisting(const QStringList& candidates) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    ensureWaitPolicy(argv);
     QCoreApplication app(argc, argv);
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Latent Explorer's speed suite"));

@@ -90,7 +90,7 @@ QJsonObject machineInfo(const Context& context) {
                        {"threads_chosen", threadSettingsJson(context.threads)},
                        {"device", context.device},
                        {"cuda_available", torch::cuda::is_available()},
-                       {"omp_wait_policy", qEnvironmentVariable("OMP_WAIT_POLICY")},
+                       {"omp_wait_policy", qEnvironmentVariable("OMP_WAIT_POLICY", QStringLiteral("default"))},
                        {"quick", context.quick}};
 }
 

@@ -19,9 +19,9 @@ ThreadSettings currentThreadSettings();
 
 // Runs LibTorch single-threaded in the calling thread only (OpenMP's thread count is per thread):
 // for the interactive worker and the autoregressive session, whose single-image operations are
-// too small to split. Measured by latent-explorer-bench's threads suite: one thread halves a VAE
-// decode (0.26 against 0.51 ms) and a PixelCNN sample (0.16 against 0.32 s), while training and
-// batch jobs keep both cores. LE_TORCH_THREADS, when set, applies here too.
+// too small to split. Measured by latent-explorer-bench's threads suite: one thread decodes a VAE
+// image as fast as two (0.120 against 0.128 ms) and leaves the other core to a training run or
+// batch job, which keep both. LE_TORCH_THREADS, when set, applies here too.
 void useOneTorchThreadHere();
 
 // LibTorch's thread count in the calling thread for a scope (a training run at the model's
