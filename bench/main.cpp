@@ -15,7 +15,6 @@
 #include <functional>
 #include <iostream>
 
-
 using namespace le;
 using namespace le::bench;
 

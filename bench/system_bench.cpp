@@ -83,15 +83,16 @@ QJsonObject threadSettingsJson(const ThreadSettings& s) {
 }  // namespace
 
 QJsonObject machineInfo(const Context& context) {
-    return QJsonObject{{"cores", QThread::idealThreadCount()},
-                       {"cpu_model", cpuModel()},
-                       {"libtorch_version", QStringLiteral(TORCH_VERSION)},
-                       {"blas", context.threads.blas},
-                       {"threads_chosen", threadSettingsJson(context.threads)},
-                       {"device", context.device},
-                       {"cuda_available", torch::cuda::is_available()},
-                       {"omp_wait_policy", qEnvironmentVariable("OMP_WAIT_POLICY", QStringLiteral("default"))},
-                       {"quick", context.quick}};
+    return QJsonObject{
+        {"cores", QThread::idealThreadCount()},
+        {"cpu_model", cpuModel()},
+        {"libtorch_version", QStringLiteral(TORCH_VERSION)},
+        {"blas", context.threads.blas},
+        {"threads_chosen", threadSettingsJson(context.threads)},
+        {"device", context.device},
+        {"cuda_available", torch::cuda::is_available()},
+        {"omp_wait_policy", qEnvironmentVariable("OMP_WAIT_POLICY", QStringLiteral("default"))},
+        {"quick", context.quick}};
 }
 
 // One row per setting: the default (the app's choice) and 1 and 2 threads of each pool.

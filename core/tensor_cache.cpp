@@ -44,9 +44,9 @@ public:
         : m_base(base), m_baseRawDeleter(base->raw_deleter()) {}
 
     c10::DataPtr allocate(size_t bytes) const override {
-        auto* self = const_cast<CachingCpuAllocator*>(this);
         if (bytes < kMinKeptBytes || m_scopes.load() == 0) return m_base->allocate(bytes);
-        void* data = self->take(bytes);
+        // allocate is const in c10::Allocator; the free lists are this allocator's own state.
+        void* data = const_cast<CachingCpuAllocator*>(this)->take(bytes);
         return {data, data, &CachingCpuAllocator::release, c10::Device(c10::DeviceType::CPU)};
     }
     c10::DeleterFnPtr raw_deleter() const override { return &CachingCpuAllocator::release; }
@@ -156,7 +156,9 @@ TensorCacheStats tensorCacheStats() {
 
 ScopedTensorCache::ScopedTensorCache() = default;
 ScopedTensorCache::~ScopedTensorCache() = default;
-TensorCacheStats tensorCacheStats() { return {}; }
+TensorCacheStats tensorCacheStats() {
+    return {};
+}
 
 #endif
 

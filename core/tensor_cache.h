@@ -30,10 +30,10 @@ private:
 };
 
 struct TensorCacheStats {
-    int64_t hits = 0;         // allocations served from kept blocks
-    int64_t misses = 0;       // cached-size allocations that needed a fresh block
-    int64_t keptBytes = 0;    // bytes in kept, unused blocks now
-    int64_t liveBlocks = 0;   // blocks handed out and not yet freed
+    int64_t hits = 0;        // allocations served from kept blocks
+    int64_t misses = 0;      // cached-size allocations that needed a fresh block
+    int64_t keptBytes = 0;   // bytes in kept, unused blocks now
+    int64_t liveBlocks = 0;  // blocks handed out and not yet freed
 };
 TensorCacheStats tensorCacheStats();
 

@@ -160,8 +160,8 @@ DcganNetImpl::DcganNetImpl(const DcganOptions& o) : m_latent(o.latent) {
     // G: z as a 1×1 map, projected to start×start by a full-size transposed conv, then doubled.
     // Convs followed by BatchNorm carry no bias (BatchNorm's shift replaces it).
     generator = nn::Sequential();
-    generator->push_back(TransposedConv2d(
-        nn::ConvTranspose2dOptions(o.latent, p.channels[0], p.start).bias(false)));
+    generator->push_back(
+        TransposedConv2d(nn::ConvTranspose2dOptions(o.latent, p.channels[0], p.start).bias(false)));
     generator->push_back(nn::BatchNorm2d(p.channels[0]));
     generator->push_back(nn::ReLU());
     for (size_t i = 0; i < levels; ++i) {

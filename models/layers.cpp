@@ -34,15 +34,15 @@ std::vector<int64_t> outputSizes(const torch::Tensor& input, const torch::Tensor
 // input's: forward is that conv's input-gradient, backward its forward and weight-gradient.
 struct ConvTransposeOneDnn : torch::autograd::Function<ConvTransposeOneDnn> {
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input,
-                                 const torch::Tensor& weight, std::vector<int64_t> stride, std::vector<int64_t> padding,
-                                 std::vector<int64_t> outputPadding) {
+                                 const torch::Tensor& weight, std::vector<int64_t> stride,
+                                 std::vector<int64_t> padding, std::vector<int64_t> outputPadding) {
         const torch::Tensor x = input.contiguous();
         // Only the shape of the ordinary conv's input is read.
         const torch::Tensor shape =
             torch::empty(outputSizes(x, weight, stride, padding, outputPadding), x.options());
-        const torch::Tensor out = std::get<0>(at::convolution_backward(
-            x, shape, weight, c10::nullopt, stride, padding, kNoDilation, false, kNoOutputPadding,
-            1, {true, false, false}));
+        const torch::Tensor out = std::get<0>(
+            at::convolution_backward(x, shape, weight, c10::nullopt, stride, padding, kNoDilation,
+                                     false, kNoOutputPadding, 1, {true, false, false}));
         ctx->save_for_backward({x, weight});
         ctx->saved_data["stride"] = stride;
         ctx->saved_data["padding"] = padding;
@@ -100,8 +100,8 @@ torch::Tensor convTranspose2dOneDnn(const torch::Tensor& input, const torch::Ten
                                     const torch::Tensor& bias, torch::IntArrayRef stride,
                                     torch::IntArrayRef padding, torch::IntArrayRef outputPadding) {
     // The bias is added outside: LibTorch 1.13's custom functions refuse an undefined input.
-    const torch::Tensor out = ConvTransposeOneDnn::apply(input, weight, stride.vec(),
-                                                         padding.vec(), outputPadding.vec());
+    const torch::Tensor out =
+        ConvTransposeOneDnn::apply(input, weight, stride.vec(), padding.vec(), outputPadding.vec());
     return bias.defined() ? out + bias.view({1, -1, 1, 1}) : out;
 }
 
@@ -123,8 +123,7 @@ bool TransposedConv2dImpl::usesOneDnn(const torch::Tensor& input) const {
 torch::Tensor TransposedConv2dImpl::forward(const torch::Tensor& input) {
     if (!usesOneDnn(input)) return torch::nn::ConvTranspose2dImpl::forward(input);
     const auto& o = options;
-    return convTranspose2dOneDnn(input, weight, bias, *o.stride(), *padding(),
-                                 *o.output_padding());
+    return convTranspose2dOneDnn(input, weight, bias, *o.stride(), *padding(), *o.output_padding());
 }
 
 }  // namespace le

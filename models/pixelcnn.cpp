@@ -63,8 +63,7 @@ GatedLayerImpl::GatedLayerImpl(int64_t in, int64_t hidden, int64_t kernel, bool 
 
 torch::Tensor GatedLayerImpl::gate(const torch::Tensor& pre) {
     // Training takes the fused form; sampling keeps this one, so both samplers stay identical.
-    if (torch::GradMode::is_enabled() && pre.requires_grad())
-        return gatedTanhSigmoid(pre);
+    if (torch::GradMode::is_enabled() && pre.requires_grad()) return gatedTanhSigmoid(pre);
     const auto halves = pre.chunk(2, 1);
     return torch::tanh(halves[0]) * torch::sigmoid(halves[1]);
 }

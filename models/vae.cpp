@@ -133,9 +133,9 @@ VaeNetImpl::VaeNetImpl(const VaeOptions& o) {
             const int64_t padW = plan.widths[i] - 2 * plan.widths[i + 1];
             m_decoder->push_back(
                 TransposedConv2d(nn::ConvTranspose2dOptions(plan.channels[i], out, 4)
-                                        .stride(2)
-                                        .padding(1)
-                                        .output_padding({padH, padW})));
+                                     .stride(2)
+                                     .padding(1)
+                                     .output_padding({padH, padW})));
             if (i != 0) m_decoder->push_back(nn::LeakyReLU(leaky));
         }
     }

@@ -184,13 +184,12 @@ VqVaeNetImpl::VqVaeNetImpl(const VqVaeOptions& o) {
                        nn::Conv2d(nn::Conv2dOptions(h, o.codeDim, 1))));
     m_decoder = register_module(
         "decoder",
-        nn::Sequential(
-            nn::Conv2d(nn::Conv2dOptions(o.codeDim, h, 3).padding(1)), ResidualBlock(h),
-            ResidualBlock(h), nn::ReLU(),
-            TransposedConv2d(nn::ConvTranspose2dOptions(h, h, 4).stride(2).padding(1)),
-            nn::ReLU(),
-            TransposedConv2d(nn::ConvTranspose2dOptions(h, c, 4).stride(2).padding(1)),
-            nn::Tanh()));
+        nn::Sequential(nn::Conv2d(nn::Conv2dOptions(o.codeDim, h, 3).padding(1)), ResidualBlock(h),
+                       ResidualBlock(h), nn::ReLU(),
+                       TransposedConv2d(nn::ConvTranspose2dOptions(h, h, 4).stride(2).padding(1)),
+                       nn::ReLU(),
+                       TransposedConv2d(nn::ConvTranspose2dOptions(h, c, 4).stride(2).padding(1)),
+                       nn::Tanh()));
     codebook = register_module("codebook", Codebook(o.codes, o.codeDim, o.decay));
     PixelCnnNetOptions p;
     p.channels = 1;

@@ -379,9 +379,8 @@ private slots:
         const auto w = torch::randn({inChannels, outChannels, kernel, kernel}).requires_grad_();
         const auto b = bias ? torch::randn({outChannels}).requires_grad_() : torch::Tensor();
         const auto reference = torch::conv_transpose2d(x, w, b, stride, padding, outputPadding);
-        const auto ours =
-            le::convTranspose2dOneDnn(x, w, b, {stride, stride}, {padding, padding},
-                                      {outputPadding, outputPadding});
+        const auto ours = le::convTranspose2dOneDnn(x, w, b, {stride, stride}, {padding, padding},
+                                                    {outputPadding, outputPadding});
         QCOMPARE(ours.sizes().vec(), reference.sizes().vec());
         QVERIFY(torch::allclose(ours, reference, 1e-4, 1e-4));
         const auto g = torch::randn_like(reference);

@@ -296,7 +296,10 @@ private slots:
             return losses;
         };
         const QList<double> with = train(true), without = train(false);
-        if (saved.isNull()) qunsetenv("LE_TENSOR_CACHE"); else qputenv("LE_TENSOR_CACHE", saved);
+        if (saved.isNull())
+            qunsetenv("LE_TENSOR_CACHE");
+        else
+            qputenv("LE_TENSOR_CACHE", saved);
         QCOMPARE(with.size(), 4);
         QCOMPARE(with, without);
         QCOMPARE(tensorCacheStats().keptBytes, int64_t(0));

@@ -157,8 +157,8 @@ private slots:
         QVERIFY(codes.min().item<int64_t>() >= 0 && codes.max().item<int64_t>() < 32);
         torch::NoGradGuard noGrad;
         // The two paths lay the code grid out differently in memory, so they agree to rounding.
-        QVERIFY(torch::allclose(model->decode(model->encode(x)), vq.decodeCodes(codes), 1e-5,
-                                1e-6));
+        QVERIFY(
+            torch::allclose(model->decode(model->encode(x)), vq.decodeCodes(codes), 1e-5, 1e-6));
         QVERIFY_EXCEPTION_THROWN(vq.decodeCodes(torch::full({1, 7, 7}, 32, torch::kLong)),
                                  le::ModelError);
         QVERIFY_EXCEPTION_THROWN(vq.decodeCodes(torch::zeros({1, 8, 8}, torch::kLong)),
