@@ -50,11 +50,12 @@ const char* const kUsage =
     "  datasets                          list the built-in datasets\n"
     "  train --model vae --dataset D --steps N|--epochs E --out CKPT\n"
     "        [--arch conv|mlp] [--latent N] [--beta B] [--batch B] [--lr LR] [--seed S]\n"
-    "        [--set KEY=VALUE]... [--init CKPT] [--run-dir DIR] [--device auto|cpu|cuda]\n"
+    "        [--set KEY=VALUE]... [--init CKPT] [--train-images N] [--run-dir DIR]\n"
+    "        [--device auto|cpu|cuda]\n"
     "  train-classifier --dataset D --steps N --out FILE [--seed S] [--batch B] [--lr LR]\n"
     "  train-encoder --checkpoint CKPT --steps N [--out CKPT2] [--batch B] [--seed S]   (dcgan)\n"
     "  eval --checkpoint CKPT [--split test|train] [--images N] [--samples N] [--seed S]\n"
-    "        [--classifier FILE] [--dataset D]\n"
+    "        [--classifier FILE] [--dataset D] [--temperature T]\n"
     "  sample --checkpoint CKPT --count N --out PNG [--temperature T] [--seed S]\n"
     "  encode --checkpoint CKPT --image FILE\n"
     "  invert --checkpoint CKPT --image FILE --out PNG [--steps N] [--starts S] [--seed S]\n"
@@ -126,8 +127,11 @@ QCommandLineOption opt(const QString& name, const QString& help, const QString& 
     return value.isEmpty() ? QCommandLineOption(name, help) : QCommandLineOption(name, help, value);
 }
 
-Dataset loadTrainingData(const QString& name, const ImageShape& fallbackShape) {
-    return loadDatasetByName(name, /*withTrain=*/true, 0, 0, fallbackShape);
+// trainImages: 0 for the dataset's own training split; procedural faces render that many instead,
+// Fashion-MNIST keeps at most that many. The test split never changes.
+Dataset loadTrainingData(const QString& name, const ImageShape& fallbackShape,
+                         qint64 trainImages = 0) {
+    return loadDatasetByName(name, /*withTrain=*/true, trainImages, 0, fallbackShape);
 }
 
 // A progress bar on a terminal, nothing otherwise (logs and pipes stay clean).
@@ -205,7 +209,9 @@ int cmdTrain(const QStringList& arguments) {
          opt("run-dir", "Run folder.", "dir"), opt("snapshot-every", "Sample grid period.", "n"),
          opt("eval-every", "Held-out evaluation period.", "n"),
          opt("set", "A family config key, KEY=VALUE (repeatable).", "key=value"),
-         opt("init", "Start from this checkpoint's weights (fine-tune).", "file")});
+         opt("init", "Start from this checkpoint's weights (fine-tune, or continue its schedule).",
+             "file"),
+         opt("train-images", "Training images (procedural faces: render this many).", "n")});
     const QString family = args.required("model");
     const QString datasetName = args.required("dataset");
     const QString out = args.required("out");
@@ -228,7 +234,8 @@ int cmdTrain(const QStringList& arguments) {
     }
 
     torch::manual_seed(seed);
-    Dataset data = loadTrainingData(datasetName, ImageShape{3, 32, 32});
+    Dataset data = loadTrainingData(datasetName, ImageShape{3, 32, 32},
+                                    args.integer("train-images", 0, 0, 10000000));
     if (start && start->header.shape != data.shape)
         throw DataError(QStringLiteral("%1 was trained on %2 images, dataset %3 has %4")
                             .arg(args.text("init"),
@@ -241,9 +248,12 @@ int cmdTrain(const QStringList& arguments) {
         std::stringstream weights;
         start->model->saveWeights(weights);
         model->loadWeights(weights);
+        // The learning-rate schedule goes on from where the checkpoint's run left it.
+        model->setStepsTaken(start->header.steps);
     }
 
     TrainOptions options;
+    options.firstStep = start ? start->header.steps : 0;
     options.batchSize = batch;
     options.seed = seed;
     options.learningRate = args.number("lr", 0);
@@ -374,12 +384,14 @@ LoadedCheckpoint loadFor(const Args& args) {
 
 // n images from model.sample() in batches (some families sample slowly, and memory stays flat);
 // each batch has its own seed, derived from `seed`.
-torch::Tensor sampleInBatches(GenerativeModel& model, qint64 n, quint64 seed, qint64 batch = 100) {
+torch::Tensor sampleInBatches(GenerativeModel& model, qint64 n, double temperature, quint64 seed,
+                              qint64 batch = 100) {
     torch::NoGradGuard noGrad;
     std::vector<torch::Tensor> parts;
     for (qint64 i = 0; i < n; i += batch) {
         const quint64 batchSeed = seed + quint64(i / batch) * 0x9E3779B97F4A7C15ull;
-        parts.push_back(model.sample(std::min(batch, n - i), 1.0, batchSeed).to(torch::kCPU));
+        parts.push_back(
+            model.sample(std::min(batch, n - i), temperature, batchSeed).to(torch::kCPU));
     }
     return torch::cat(parts);
 }
@@ -453,12 +465,19 @@ QJsonObject addClassifierFd(Metrics& metrics, const Args& args, const QString& d
                        {"note", kClassifierFdNote}};
 }
 
+double temperatureArg(const Args& args) {
+    const double t = args.number("temperature", 1.0);
+    if (t <= 0) throw DataError("the temperature must be above 0");
+    return t;
+}
+
 int cmdEval(const QStringList& arguments) {
     Args args(arguments,
               {opt("checkpoint", "Checkpoint.", "file"), opt("split", "test or train.", "split"),
                opt("images", "Images to evaluate.", "n"), opt("seed", "Sample seed.", "s"),
                opt("samples", "Samples for sharpness and classifier_fd.", "n"),
                opt("classifier", "Classifier checkpoint for classifier_fd.", "file"),
+               opt("temperature", "Sampling temperature (default: the family's own).", "t"),
                opt("dataset", "Evaluate on this dataset instead of the model's own.", "name")});
     const QString split = args.has("split") ? args.text("split") : QStringLiteral("test");
     if (split != "test" && split != "train") throw UsageError("--split must be test or train");
@@ -473,6 +492,8 @@ int cmdEval(const QStringList& arguments) {
     const ImageSet& set = split == "train" ? data.train : data.test;
     requireModelShape(set, datasetName, loaded);
     GenerativeModel& model = *loaded.model;
+    const double temperature =
+        args.has("temperature") ? temperatureArg(args) : model.defaultTemperature();
     Metrics metrics = evaluateModel(model, set, images);
 
     const qint64 count = std::min<qint64>(samplesWanted, set.size());
@@ -483,7 +504,7 @@ int cmdEval(const QStringList& arguments) {
         {"skipped", QStringLiteral("a %1 model cannot sample").arg(loaded.header.family)}};
     if (model.capabilities().sample) {
         // Judged as shown: clamped to [-1, 1] like every 8-bit view of them.
-        const torch::Tensor samples = sampleInBatches(model, count, seed).clamp(-1, 1);
+        const torch::Tensor samples = sampleInBatches(model, count, temperature, seed).clamp(-1, 1);
         const qint64 broken = nonFiniteImages(samples);
         metrics["sample_sharpness"] = meanSharpness(samples);
         metrics["sample_sharpness_rel"] =
@@ -510,6 +531,7 @@ int cmdEval(const QStringList& arguments) {
                      {"split", split},
                      {"images", std::min<qint64>(set.size(), images)},
                      {"samples", count},
+                     {"temperature", temperature},
                      {"metrics", metricsToJson(metrics)},
                      {"classifier", classifier}};
     if (args.json()) {
@@ -532,21 +554,16 @@ void requireCapability(bool has, const LoadedCheckpoint& loaded, const char* wha
             QStringLiteral("a %1 model cannot %2").arg(loaded.header.family, what).toStdString());
 }
 
-double temperatureArg(const Args& args) {
-    const double t = args.number("temperature", 1.0);
-    if (t <= 0) throw DataError("the temperature must be above 0");
-    return t;
-}
-
 int cmdSample(const QStringList& arguments) {
     Args args(arguments, {opt("checkpoint", "Checkpoint.", "file"), opt("count", "Images.", "n"),
                           opt("out", "PNG grid.", "file"), opt("temperature", "Prior scale.", "t"),
                           opt("seed", "Seed.", "s"), opt("columns", "Grid columns.", "n")});
     const qint64 count = args.integer("count", 16, 1, 4096);
     const QString out = args.required("out");
-    const double temperature = temperatureArg(args);
     LoadedCheckpoint loaded = loadFor(args);
     requireCapability(loaded.model->capabilities().sample, loaded, "sample");
+    const double temperature =
+        args.has("temperature") ? temperatureArg(args) : loaded.model->defaultTemperature();
     torch::NoGradGuard noGrad;
     const torch::Tensor images =
         loaded.model->sample(count, temperature, quint64(args.integer("seed", 1, 0, 1LL << 62)));

@@ -6,6 +6,8 @@
 #include "errors.h"
 #include "image_io.h"
 
+#include "training_recipe.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <QDir>
@@ -138,8 +140,10 @@ void Trainer::flushLog() {
 
 void Trainer::snapshot(qint64 step) {
     torch::NoGradGuard noGrad;
+    const AveragedWeightsScope averaged(m_model);
     m_model.train(false);
-    const torch::Tensor samples = m_model.sample(16, 1.0, m_options.seed).to(torch::kCPU);
+    const torch::Tensor samples =
+        m_model.sample(16, m_model.defaultTemperature(), m_options.seed).to(torch::kCPU);
     m_model.train(true);
     const cv::Mat grid = tileImages(samples, 4);
     if (!m_options.runDir.isEmpty()) {
@@ -156,7 +160,7 @@ void Trainer::saveAt(qint64 step, const Metrics& heldOut) {
     if (m_options.checkpointPath.isEmpty()) return;
     CheckpointHeader header;
     header.dataset = m_data.name;
-    header.steps = step;
+    header.steps = m_options.firstStep + step;
     header.metrics = metricsToJson(heldOut);
     header.extra = m_options.extraHeader;
     header.extra.insert(QStringLiteral("seed"), QString::number(m_options.seed));
@@ -207,7 +211,7 @@ TrainResult Trainer::run() {
                                  .arg(step)
                                  .arg(firstNonFinite(metrics))
                                  .arg(lastGoodStep);
-            log(QJsonObject{{"step", step}, {"event", "diverged"}});
+            log(QJsonObject{{"step", m_options.firstStep + step}, {"event", "diverged"}});
             break;
         }
         result.steps = step;
@@ -224,12 +228,13 @@ TrainResult Trainer::run() {
         progress.imagesPerSecond = step * m_options.batchSize / std::max(1e-9, progress.elapsedS);
         const bool evalNow = m_options.evalEvery > 0 && step % m_options.evalEvery == 0;
         if (evalNow) {
+            const AveragedWeightsScope averaged(m_model);
             progress.heldOut = evaluateModel(m_model, m_data.test, m_options.evalImages);
             m_model.train(true);
         }
         if (step % m_options.logEvery == 0 || step == 1 || evalNow) {
             QJsonObject line = metricsToJson(metrics);
-            line.insert("step", step);
+            line.insert("step", m_options.firstStep + step);
             line.insert("time", progress.elapsedS);
             if (evalNow) line.insert("test", metricsToJson(progress.heldOut));
             log(line);
@@ -237,6 +242,7 @@ TrainResult Trainer::run() {
         if (m_options.snapshotEvery > 0 && step % m_options.snapshotEvery == 0) snapshot(step);
         if (m_options.checkpointEvery > 0 && step % m_options.checkpointEvery == 0 &&
             step < m_options.steps) {
+            const AveragedWeightsScope averaged(m_model);
             saveAt(step, evalNow ? progress.heldOut : Metrics{});
             flushLog();
         }
@@ -246,6 +252,8 @@ TrainResult Trainer::run() {
     if (result.status == TrainStatus::Diverged) {
         result.steps = lastGoodStep;
     }
+    // From here on the model is what its checkpoint keeps: the weight average, where there is one.
+    if (WeightAverage* average = m_model.weightAverage()) average->adopt();
     m_model.train(false);
     if (m_data.test.size() > 0)
         result.heldOut = evaluateModel(m_model, m_data.test, m_options.evalImages);
@@ -254,7 +262,7 @@ TrainResult Trainer::run() {
         result.message = QStringLiteral("finished %1 steps").arg(result.steps);
     if (result.steps > 0) saveAt(result.steps, result.heldOut);
     QJsonObject end{{"event", statusName(result.status)},
-                    {"step", result.steps},
+                    {"step", m_options.firstStep + result.steps},
                     {"time", result.wallS},
                     {"test", metricsToJson(result.heldOut)}};
     log(end);

@@ -3,6 +3,9 @@
 // Runs a model's training steps over a dataset with progress, pause, cancel, a NaN/Inf guard,
 // periodic held-out evaluation, sample snapshots, atomic checkpoints and a JSON-lines metrics log.
 // A plain class: it runs in whatever thread calls run(); cancel() and setPaused() are thread-safe.
+// Evaluations, snapshots and checkpoints use the model's weight average where its family keeps
+// one, and the model ends the run holding it (what the checkpoint holds). Step numbers in the
+// log and the checkpoint count from options.firstStep.
 
 #include "checkpoint.h"
 #include "dataset.h"
@@ -21,6 +24,7 @@ namespace le {
 
 struct TrainOptions {
     qint64 steps = 1000;
+    qint64 firstStep = 0;  // steps the model took before this run (a run continuing another)
     qint64 batchSize = 64;
     double learningRate = 0;  // 0: the model's own default
     quint64 seed = 1;

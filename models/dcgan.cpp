@@ -125,7 +125,7 @@ DcganOptions DcganOptions::fromConfig(const ModelConfig& config) {
         configError("images must be 28×28, 32×32 or 64×64, got " + s.toString());
     o.latent = config.getIntIn("latent", o.latent, 1, 512);
     o.hidden = config.getIntIn("hidden", o.hidden, 4, 256);
-    o.lr = config.getLearningRate("lr", o.lr);
+    o.recipe = o.recipe.read(config, "dcgan");
     o.beta1 = config.getDouble("beta1", o.beta1);
     if (!(o.beta1 >= 0.0 && o.beta1 < 1.0))
         configError("beta1 must be in [0, 1), got " + config.getString("beta1", ""));
@@ -142,7 +142,7 @@ ModelConfig DcganOptions::toConfig() const {
     writeImageShape(c, shape);
     c.set("latent", latent);
     c.set("hidden", hidden);
-    c.set("lr", lr);
+    recipe.write(c);
     c.set("beta1", beta1);
     c.set("r1_gamma", r1Gamma);
     c.set("r1_interval", r1Interval);
@@ -209,12 +209,25 @@ torch::Tensor DcganNetImpl::encodeLatent(const torch::Tensor& x) {
 
 // ---- model -----------------------------------------------------------------------------------
 
+OptimiserRecipe DcganOptions::defaultRecipe() {
+    OptimiserRecipe r;
+    r.lr = 2e-4;
+    r.ema = 0.999;
+    return r;
+}
+
 Dcgan::Dcgan(const DcganOptions& options) : m_options(options), m_net(options) {
     makeOptimizers();
+    // The generator's parameters and its BatchNorm statistics: averaged weights beside running
+    // statistics of the live ones would normalise with the wrong moments.
+    std::vector<torch::Tensor> averaged = m_net->generator->parameters();
+    for (const auto& b : m_net->generator->buffers())
+        if (b.is_floating_point()) averaged.push_back(b);
+    m_average.reset(averaged, m_options.recipe.ema);
 }
 
 void Dcgan::makeOptimizers() {
-    const auto gan = torch::optim::AdamOptions(m_options.lr).betas({m_options.beta1, 0.999});
+    const auto gan = torch::optim::AdamOptions(m_options.recipe.lr).betas({m_options.beta1, 0.999});
     m_gOptimizer = std::make_unique<torch::optim::Adam>(m_net->generator->parameters(), gan);
     m_dOptimizer = std::make_unique<torch::optim::Adam>(m_net->discriminator->parameters(), gan);
     m_eOptimizer = std::make_unique<torch::optim::Adam>(
@@ -235,10 +248,7 @@ bool Dcgan::encoderTrained() const {
 void Dcgan::setLearningRate(double lr) {
     if (!(lr > 0.0 && std::isfinite(lr)))
         throw ModelError("dcgan: learning rate must be > 0, got " + std::to_string(lr));
-    m_options.lr = lr;
-    for (auto* optimizer : {m_gOptimizer.get(), m_dOptimizer.get()})
-        for (auto& group : optimizer->param_groups())
-            static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    m_options.recipe.lr = lr;  // trainStep applies it, through the schedule
 }
 
 void Dcgan::to(torch::Device device) {
@@ -285,6 +295,9 @@ Metrics Dcgan::trainStep(const torch::Tensor& batch) {
     const int64_t n = real.size(0);
     DcganNetImpl& net = *m_net;
     ModeGuard training(net, true);
+    const double lr = m_options.recipe.learningRate(m_stepsTaken);
+    setAdamLearningRate(*m_gOptimizer, lr);
+    setAdamLearningRate(*m_dOptimizer, lr);
 
     // D step: reals towards 1, fakes towards 0 (softplus(-l) = −log σ(l)).
     setRequiresGrad(*net.discriminator, true);
@@ -307,7 +320,7 @@ Metrics Dcgan::trainStep(const torch::Tensor& batch) {
     }
     m_dOptimizer->zero_grad();
     dTotal.backward();
-    m_dOptimizer->step();
+    clippedStep(*m_dOptimizer, net.discriminator->parameters(), m_options.recipe.clip);
     ++m_dSteps;
 
     // G step, non-saturating: maximise log D(G(z)) rather than minimise log(1 − D(G(z))), whose
@@ -318,7 +331,9 @@ Metrics Dcgan::trainStep(const torch::Tensor& batch) {
     const torch::Tensor gLoss = torch::softplus(-gLogits).mean();
     m_gOptimizer->zero_grad();
     gLoss.backward();
-    m_gOptimizer->step();
+    clippedStep(*m_gOptimizer, net.generator->parameters(), m_options.recipe.clip);
+    m_average.update();
+    ++m_stepsTaken;
     setRequiresGrad(*net.discriminator, true);
 
     const double g = gLoss.item<double>();

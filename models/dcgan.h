@@ -33,11 +33,14 @@
 //   trainEncoderStep: loss (= z_mse), z_mse, x_mse (pixel error of G(E(G(z))) against G(z)).
 //
 // Config keys: channels, height, width, latent (default 32, 1..512), hidden (base channel count,
-// default 32, 4..256), lr (2e-4, G and D), beta1 (0.5, Adam's first-moment decay, in [0, 1)),
-// r1_gamma (1.0, >= 0; 0 disables the penalty), r1_interval (4, 1..64: D steps between
-// penalties), encoder_lr (1e-3).
+// default 32, 4..256), beta1 (0.5, Adam's first-moment decay, in [0, 1)), r1_gamma (1.0, >= 0;
+// 0 disables the penalty), r1_interval (4, 1..64: D steps between penalties), encoder_lr (1e-3),
+// and the optimiser recipe's keys for G and D (training_recipe.h; defaults lr 2e-4, no warm-up,
+// no cosine, no clip, ema 0.999: the generator's weight average, which sampling and decoding use
+// once a checkpoint is saved).
 
 #include "generative_model.h"
+#include "training_recipe.h"
 
 #include <memory>
 #include <string>
@@ -48,7 +51,7 @@ struct DcganOptions {
     ImageShape shape;
     int64_t latent = 32;
     int64_t hidden = 32;
-    double lr = 2e-4;
+    OptimiserRecipe recipe = defaultRecipe();
     double beta1 = 0.5;
     double r1Gamma = 1.0;
     int64_t r1Interval = 4;
@@ -56,6 +59,7 @@ struct DcganOptions {
 
     static DcganOptions fromConfig(const ModelConfig& config);  // validates, throws ModelError
     ModelConfig toConfig() const;
+    static OptimiserRecipe defaultRecipe();
 };
 
 // The three networks and the encoder's training count, in one module tree for checkpoints.
@@ -105,7 +109,8 @@ public:
                            const InversionProgress& progress) override;
 
     torch::nn::Module& module() override { return *m_net; }
-    void setLearningRate(double lr) override;  // G and D
+    WeightAverage* weightAverage() override { return &m_average; }  // the generator's
+    void setLearningRate(double lr) override;                       // G and D
     void to(torch::Device device) override;
 
     const DcganOptions& options() const { return m_options; }
@@ -118,6 +123,7 @@ private:
     DcganOptions m_options;
     DcganNet m_net;
     std::unique_ptr<torch::optim::Adam> m_gOptimizer, m_dOptimizer, m_eOptimizer;
+    WeightAverage m_average;
     int64_t m_dSteps = 0;
     double m_lastR1 = 0.0;
 };

@@ -1,5 +1,7 @@
 #include "generative_model.h"
 
+#include "training_recipe.h"
+
 #include "module_weights.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -109,6 +111,7 @@ torch::Tensor GenerativeModel::sample(int64_t n, double temperature, uint64_t se
 
 void GenerativeModel::to(torch::Device device) {
     module().to(device);
+    if (WeightAverage* average = weightAverage()) average->to(device);
     m_device = device;
 }
 

@@ -18,6 +18,8 @@
 
 namespace le {
 
+class WeightAverage;
+
 // Thrown for every problem a user can cause (bad config, wrong image shape, corrupt weights).
 class ModelError : public std::runtime_error {
 public:
@@ -163,11 +165,20 @@ public:
     virtual Metrics trainStep(const torch::Tensor& batch) = 0;
     // Held-out metrics on one batch, without gradients ("loss" always; others per family).
     virtual Metrics evaluate(const torch::Tensor& batch) = 0;
-    // The CPU threads a training step runs fastest on; 0: every core, which every family takes
-    // today. (Under OpenMP's passive wait the small families trained faster on one thread, since
-    // each small operation woke the second; under libgomp's default wait, which the app runs
-    // with, two threads train a VAE 1.3x, a DCGAN 1.7x faster on the 2-core machines.)
+    // The CPU threads a training step runs fastest on; 0: every core (every family today).
     virtual int trainingThreads() const { return 0; }
+
+    // The temperature this family's literature samples at, which every view and `eval` start
+    // from: 1 (the model's own distribution) except where a family says otherwise (Glow: 0.7).
+    virtual double defaultTemperature() const { return 1.0; }
+
+    // The moving average of the weights that the family samples with, if it keeps one (see
+    // training_recipe.h); AveragedWeightsScope swaps it in for evaluation, samples and saving.
+    virtual WeightAverage* weightAverage() { return nullptr; }
+    // Optimiser steps taken, which the learning-rate schedule follows; a run that continues
+    // another (`train --init`) sets it to the steps its checkpoint records.
+    int64_t stepsTaken() const { return m_stepsTaken; }
+    virtual void setStepsTaken(int64_t steps) { m_stepsTaken = steps; }
 
     // Inversion by optimisation (capabilities().inversionByOptimisation).
     virtual InversionResult invert(const torch::Tensor& target, const InversionOptions& options,
@@ -201,6 +212,7 @@ protected:
                                         uint64_t seed) const;
 
     torch::Device m_device{torch::kCPU};
+    int64_t m_stepsTaken = 0;
 };
 
 using ModelFactory = std::function<std::unique_ptr<GenerativeModel>(const ModelConfig&)>;

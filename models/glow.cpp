@@ -34,9 +34,6 @@ torch::Tensor channelProduct(const torch::Tensor& weight, const torch::Tensor& x
 }
 
 constexpr double kLog2Pi = 1.8378770664093453;  // log(2π)
-// The objective is in bits per dimension, where a healthy gradient norm is of order 1..10; a
-// clip well above that only catches the rare wild batch early in training.
-constexpr double kMaxGradNorm = 50.0;
 constexpr uint64_t kEvaluateSeed = 0x5eed;
 // 8-bit levels per unit of the flow's input scale: y = v/256 − 1/2 for v = k + u in [0, 256).
 constexpr double kLevels = 256.0;
@@ -89,9 +86,19 @@ GlowOptions GlowOptions::fromConfig(const ModelConfig& config) {
                     std::to_string(f) + ", got " + o.shape.toString());
     o.steps = config.getIntIn("steps", o.steps, 1, 32);
     o.hidden = config.getIntIn("hidden", o.hidden, 4, 512);
-    o.lr = config.getLearningRate("lr", o.lr);
-    o.warmup = config.getIntIn("warmup", o.warmup, 0, 100000);
+    o.recipe = o.recipe.read(config, "glow");
     return o;
+}
+
+OptimiserRecipe GlowOptions::defaultRecipe() {
+    OptimiserRecipe r;
+    r.lr = 1e-3;
+    r.warmup = 20;
+    // The objective is in bits per dimension, where a healthy gradient norm is of order 1..10; a
+    // clip well above that only catches the rare wild batch early in training.
+    r.clip = 50.0;
+    r.ema = 0.999;
+    return r;
 }
 
 ModelConfig GlowOptions::toConfig() const {
@@ -100,8 +107,7 @@ ModelConfig GlowOptions::toConfig() const {
     c.set("levels", levels);
     c.set("steps", steps);
     c.set("hidden", hidden);
-    c.set("lr", lr);
-    c.set("warmup", warmup);
+    recipe.write(c);
     return c;
 }
 
@@ -349,8 +355,9 @@ Glow::Glow(const GlowOptions& options) : m_options(options), m_net(nullptr) {
 }
 
 void Glow::makeOptimizer() {
-    m_optimizer = std::make_unique<torch::optim::Adam>(m_net->parameters(),
-                                                       torch::optim::AdamOptions(m_options.lr));
+    m_optimizer = std::make_unique<torch::optim::Adam>(
+        m_net->parameters(), torch::optim::AdamOptions(m_options.recipe.lr));
+    m_average.reset(m_net->parameters(), m_options.recipe.ema);
 }
 
 Capabilities Glow::capabilities() const {
@@ -362,13 +369,15 @@ Capabilities Glow::capabilities() const {
 void Glow::setLearningRate(double lr) {
     if (!(lr > 0.0 && std::isfinite(lr)))
         throw ModelError("glow: learning rate must be > 0, got " + std::to_string(lr));
-    m_options.lr = lr;  // trainStep applies it, through the warm-up
+    m_options.recipe.lr = lr;  // trainStep applies it, through the schedule
 }
 
 void Glow::to(torch::Device device) {
     const bool moved = device != m_device;
     GenerativeModel::to(device);
-    if (moved) makeOptimizer();
+    if (moved)  // Adam's moments start afresh on the new device; the weight average moved along
+        m_optimizer = std::make_unique<torch::optim::Adam>(
+            m_net->parameters(), torch::optim::AdamOptions(m_options.recipe.lr));
 }
 
 torch::Tensor Glow::toFlowInput(const torch::Tensor& x, const torch::Tensor& u) {
@@ -471,18 +480,14 @@ Metrics Glow::trainStep(const torch::Tensor& batch) {
     if (!initialized()) initialize(batch);
     const torch::Tensor x = batch.to(m_device, torch::kFloat);
     m_net->train();
-    const double warm = m_options.warmup > 0
-                            ? std::min(1.0, double(m_stepsTaken + 1) / double(m_options.warmup))
-                            : 1.0;
-    for (auto& group : m_optimizer->param_groups())
-        static_cast<torch::optim::AdamOptions&>(group.options()).lr(m_options.lr * warm);
+    setAdamLearningRate(*m_optimizer, m_options.recipe.learningRate(m_stepsTaken));
     const torch::Tensor nll = negLogLikelihood(toFlowInput(x, torch::rand_like(x))).mean();
     const double dims = double(m_options.shape.numel());
     const torch::Tensor bpd = nll / (dims * std::log(2.0));
     m_optimizer->zero_grad();
     bpd.backward();
-    const double gradNorm = torch::nn::utils::clip_grad_norm_(m_net->parameters(), kMaxGradNorm);
-    m_optimizer->step();
+    const double gradNorm = clippedStep(*m_optimizer, m_net->parameters(), m_options.recipe.clip);
+    m_average.update();
     ++m_stepsTaken;
     return {{"loss", nll.item<double>()}, {"bpd", bpd.item<double>()}, {"grad_norm", gradNorm}};
 }

@@ -35,10 +35,14 @@
 //
 // Config keys: channels, height, width, levels (default: 3 when height and width divide by 8,
 // else 2 when they divide by 4, else 1; 1..5), steps (K flow steps per level, default 4, 1..32),
-// hidden (coupling network width, default 64, 4..512), lr (1e-3, in (0, 1]), warmup (steps of
-// linear learning-rate warm-up, default 20, 0..100000).
+// hidden (coupling network width, default 64, 4..512), and the optimiser recipe's keys
+// (training_recipe.h; defaults lr 1e-3, warmup 20, no cosine, clip 50, ema 0.999).
+//
+// Sampling temperature: 0.7 by default (defaultTemperature), as the Glow paper samples; at 1 a
+// flow this small draws many images from the thin tails its training saw least.
 
 #include "generative_model.h"
+#include "training_recipe.h"
 
 #include <memory>
 #include <string>
@@ -52,8 +56,9 @@ struct GlowOptions {
     int64_t levels = 0;  // 0 = the default for the shape
     int64_t steps = 4;
     int64_t hidden = 64;
-    double lr = 1e-3;
-    int64_t warmup = 20;
+    OptimiserRecipe recipe = defaultRecipe();
+
+    static OptimiserRecipe defaultRecipe();
 
     static GlowOptions fromConfig(const ModelConfig& config);  // validates, throws ModelError
     ModelConfig toConfig() const;
@@ -180,6 +185,8 @@ public:
     torch::Tensor decode(const torch::Tensor& z) override;  // exact inverse
     torch::Tensor sample(int64_t n, double temperature, uint64_t seed) override;
     torch::Tensor samplePrior(int64_t n, double temperature, uint64_t seed) override;
+    double defaultTemperature() const override { return 0.7; }
+    WeightAverage* weightAverage() override { return &m_average; }
 
     Metrics trainStep(const torch::Tensor& batch) override;
     Metrics evaluate(const torch::Tensor& batch) override;
@@ -209,7 +216,7 @@ private:
     GlowOptions m_options;
     GlowNet m_net;
     std::unique_ptr<torch::optim::Adam> m_optimizer;
-    int64_t m_stepsTaken = 0;
+    WeightAverage m_average;
 };
 
 void registerGlow(ModelRegistry& registry);

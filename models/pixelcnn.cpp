@@ -17,7 +17,6 @@ namespace {
 
 constexpr int64_t kLaterKernel = 3;
 constexpr int64_t kCodeEmbedding = 32;  // embedding width of a code index (VQ-VAE prior)
-constexpr int64_t kDecayEvery = 1000;
 
 [[noreturn]] void configError(const std::string& what) {
     throw ModelError("pixelcnn: " + what);
@@ -427,12 +426,17 @@ PixelCnnOptions PixelCnnOptions::fromConfig(const ModelConfig& config) {
     o.layers = config.getIntIn("layers", o.layers, 2, 30);
     o.kernel = config.getIntIn("kernel", o.kernel, 3, 9);
     if (o.kernel % 2 == 0) configError("kernel must be odd, got " + std::to_string(o.kernel));
-    o.lr = config.getLearningRate("lr", o.lr);
-    o.warmup = config.getIntIn("warmup", o.warmup, 0, 100000);
-    o.decay = config.getDouble("decay", o.decay);
-    if (!(o.decay > 0.0 && o.decay <= 1.0))
-        configError("decay must be in (0, 1], got " + config.getString("decay", ""));
+    o.recipe = o.recipe.read(config, "pixelcnn");
     return o;
+}
+
+OptimiserRecipe PixelCnnOptions::defaultRecipe() {
+    OptimiserRecipe r;
+    r.lr = 1e-3;
+    r.warmup = 50;
+    r.clip = 5.0;  // on the per-dimension loss, whose healthy gradient norm is below 1
+    r.ema = 0.999;
+    return r;
 }
 
 ModelConfig PixelCnnOptions::toConfig() const {
@@ -441,9 +445,7 @@ ModelConfig PixelCnnOptions::toConfig() const {
     c.set("hidden", hidden);
     c.set("layers", layers);
     c.set("kernel", kernel);
-    c.set("lr", lr);
-    c.set("warmup", warmup);
-    c.set("decay", decay);
+    recipe.write(c);
     return c;
 }
 
@@ -486,6 +488,7 @@ private:
 PixelCnn::PixelCnn(const PixelCnnOptions& options)
     : m_options(options), m_net(options.netOptions()) {
     makeOptimizer();
+    m_average.reset(m_net->parameters(), m_options.recipe.ema);
 }
 
 Capabilities PixelCnn::capabilities() const {
@@ -495,32 +498,20 @@ Capabilities PixelCnn::capabilities() const {
 }
 
 void PixelCnn::makeOptimizer() {
-    m_optimizer = std::make_unique<torch::optim::Adam>(m_net->parameters(),
-                                                       torch::optim::AdamOptions(m_options.lr));
-    applySchedule();
+    m_optimizer = std::make_unique<torch::optim::Adam>(
+        m_net->parameters(), torch::optim::AdamOptions(m_options.recipe.lr));
 }
 
 void PixelCnn::setLearningRate(double lr) {
     if (!(lr > 0.0 && std::isfinite(lr)))
         throw ModelError("pixelcnn: learning rate must be > 0, got " + std::to_string(lr));
-    m_options.lr = lr;
-    applySchedule();
-}
-
-// Linear warm-up, then a step decay every kDecayEvery steps.
-void PixelCnn::applySchedule() {
-    double lr = m_options.lr;
-    if (m_options.warmup > 0 && m_stepsTaken < m_options.warmup)
-        lr *= double(m_stepsTaken + 1) / double(m_options.warmup);
-    lr *= std::pow(m_options.decay, double(m_stepsTaken / kDecayEvery));
-    for (auto& group : m_optimizer->param_groups())
-        static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    m_options.recipe.lr = lr;  // trainStep applies it, through the schedule
 }
 
 void PixelCnn::to(torch::Device device) {
     const bool moved = device != m_device;
     GenerativeModel::to(device);
-    if (moved) makeOptimizer();
+    if (moved) makeOptimizer();  // Adam's moments start afresh; the weight average moved along
 }
 
 torch::Tensor PixelCnn::toValues(const torch::Tensor& x) {
@@ -534,16 +525,17 @@ torch::Tensor PixelCnn::fromValues(const torch::Tensor& values) {
 Metrics PixelCnn::trainStep(const torch::Tensor& batch) {
     checkImageBatch(batch, "pixelcnn trainStep");
     m_net->train();
-    applySchedule();
+    setAdamLearningRate(*m_optimizer, m_options.recipe.learningRate(m_stepsTaken));
     const torch::Tensor nll = m_net->negLogLikelihood(toValues(batch.to(m_device))).mean();
     // Optimised per dimension so that the step size does not depend on the image size.
     const double dims = double(m_options.shape.numel());
     m_optimizer->zero_grad();
     (nll / dims).backward();
-    m_optimizer->step();
+    const double gradNorm = clippedStep(*m_optimizer, m_net->parameters(), m_options.recipe.clip);
+    m_average.update();
     ++m_stepsTaken;
     const double loss = nll.item<double>();
-    return {{"loss", loss}, {"bpd", loss / (dims * std::log(2.0))}};
+    return {{"loss", loss}, {"bpd", loss / (dims * std::log(2.0))}, {"grad_norm", gradNorm}};
 }
 
 Metrics PixelCnn::evaluate(const torch::Tensor& batch) {

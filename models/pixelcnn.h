@@ -31,10 +31,11 @@
 //
 // Config keys (family "pixelcnn"): channels, height, width, hidden (feature maps, default 64,
 // 8..512), layers (gated layers, default 7, 2..30), kernel (odd, default 5 for the first layer,
-// then 3; 3..9), lr (1e-3), warmup (linear warm-up steps, default 50), decay (learning rate
-// multiplied by this every 1000 steps, default 1.0 — no decay — in (0, 1]).
+// then 3; 3..9), and the optimiser recipe's keys (training_recipe.h; defaults lr 1e-3,
+// warmup 50, no cosine, clip 5, ema 0.999).
 
 #include "generative_model.h"
+#include "training_recipe.h"
 
 #include <memory>
 #include <string>
@@ -192,9 +193,9 @@ struct PixelCnnOptions {
     int64_t hidden = 64;
     int64_t layers = 7;
     int64_t kernel = 5;
-    double lr = 1e-3;
-    int64_t warmup = 50;
-    double decay = 1.0;
+    OptimiserRecipe recipe = defaultRecipe();
+
+    static OptimiserRecipe defaultRecipe();
 
     static PixelCnnOptions fromConfig(const ModelConfig& config);  // validates, throws ModelError
     ModelConfig toConfig() const;
@@ -218,6 +219,7 @@ public:
 
     Metrics trainStep(const torch::Tensor& batch) override;
     Metrics evaluate(const torch::Tensor& batch) override;
+    WeightAverage* weightAverage() override { return &m_average; }
 
     torch::nn::Module& module() override { return *m_net; }
     void setLearningRate(double lr) override;
@@ -232,12 +234,11 @@ public:
 
 private:
     void makeOptimizer();
-    void applySchedule();
 
     PixelCnnOptions m_options;
     PixelCnnNet m_net;
     std::unique_ptr<torch::optim::Adam> m_optimizer;
-    int64_t m_stepsTaken = 0;
+    WeightAverage m_average;
 };
 
 void registerPixelCnn(ModelRegistry& registry);

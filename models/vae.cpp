@@ -75,7 +75,7 @@ VaeOptions VaeOptions::fromConfig(const ModelConfig& config) {
         configError("hidden must be in 4.." + std::to_string(maxHidden) + " for arch " + o.arch +
                     " (or 0 for the default), got " + std::to_string(o.hidden));
     o.hidden = o.resolvedHidden();
-    o.lr = config.getLearningRate("lr", o.lr);
+    o.recipe = o.recipe.read(config, "vae");
     return o;
 }
 
@@ -86,7 +86,7 @@ ModelConfig VaeOptions::toConfig() const {
     c.set("latent", latent);
     c.set("beta", beta);
     c.set("hidden", resolvedHidden());
-    c.set("lr", lr);
+    recipe.write(c);
     return c;
 }
 
@@ -189,6 +189,7 @@ torch::Tensor discretizedLogisticLogProb(const torch::Tensor& x, const torch::Te
 Vae::Vae(const VaeOptions& options) : m_options(options), m_net(options) {
     m_options.hidden = options.resolvedHidden();
     makeOptimizer();
+    m_average.reset(m_net->parameters(), m_options.recipe.ema);
 }
 
 void Vae::makeOptimizer() {
@@ -196,11 +197,17 @@ void Vae::makeOptimizer() {
     for (const auto& p : m_net->named_parameters(true))
         (p.key() == "log_scale" ? scale : network).push_back(p.value());
     std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.emplace_back(network, std::make_unique<torch::optim::AdamOptions>(m_options.lr));
-    groups.emplace_back(
-        scale, std::make_unique<torch::optim::AdamOptions>(m_options.lr * kLogScaleLrFactor));
-    m_optimizer = std::make_unique<torch::optim::Adam>(std::move(groups),
-                                                       torch::optim::AdamOptions(m_options.lr));
+    const double lr = m_options.recipe.lr;
+    groups.emplace_back(network, std::make_unique<torch::optim::AdamOptions>(lr));
+    groups.emplace_back(scale, std::make_unique<torch::optim::AdamOptions>(lr * kLogScaleLrFactor));
+    m_optimizer =
+        std::make_unique<torch::optim::Adam>(std::move(groups), torch::optim::AdamOptions(lr));
+}
+
+void Vae::applyLearningRate(double lr) {
+    auto& groups = m_optimizer->param_groups();
+    static_cast<torch::optim::AdamOptions&>(groups[0].options()).lr(lr);
+    static_cast<torch::optim::AdamOptions&>(groups[1].options()).lr(lr * kLogScaleLrFactor);
 }
 
 Capabilities Vae::capabilities() const {
@@ -212,10 +219,7 @@ Capabilities Vae::capabilities() const {
 void Vae::setLearningRate(double lr) {
     if (!(lr > 0.0 && std::isfinite(lr)))
         throw ModelError("vae: learning rate must be > 0, got " + std::to_string(lr));
-    m_options.lr = lr;
-    auto& groups = m_optimizer->param_groups();
-    static_cast<torch::optim::AdamOptions&>(groups[0].options()).lr(lr);
-    static_cast<torch::optim::AdamOptions&>(groups[1].options()).lr(lr * kLogScaleLrFactor);
+    m_options.recipe.lr = lr;  // trainStep applies it, through the schedule
 }
 
 void Vae::to(torch::Device device) {
@@ -263,11 +267,14 @@ Metrics Vae::trainStep(const torch::Tensor& batch) {
     checkImageBatch(batch, "vae trainStep");
     const torch::Tensor x = batch.to(m_device, torch::kFloat);
     m_net->train();
+    applyLearningRate(m_options.recipe.learningRate(m_stepsTaken));
     const Terms t = terms(x, torch::randn({x.size(0), m_options.latent}, x.options()));
     const torch::Tensor loss = t.nll + m_options.beta * t.kl;
     m_optimizer->zero_grad();
     loss.backward();
-    m_optimizer->step();
+    clippedStep(*m_optimizer, m_net->parameters(), m_options.recipe.clip);
+    m_average.update();
+    ++m_stepsTaken;
     return {{"loss", loss.item<double>()},
             {"nll", t.nll.item<double>()},
             {"kl", t.kl.item<double>()},

@@ -20,9 +20,12 @@
 //   scale     the learned logistic scale on the [-1, 1] scale
 //
 // Config keys: channels, height, width, arch (conv|mlp), latent (default 16, 1..512), beta (1.0,
-// > 0), hidden (mlp: units, default 400; conv: base channel count, default 32), lr (1e-3).
+// > 0), hidden (mlp: units, default 400; conv: base channel count, default 32), and the
+// optimiser recipe's keys (training_recipe.h; defaults lr 1e-3, no warm-up, no cosine, no clip,
+// ema 0: a VAE decodes with the weights it trained to).
 
 #include "generative_model.h"
+#include "training_recipe.h"
 
 #include <memory>
 #include <string>
@@ -35,8 +38,8 @@ struct VaeOptions {
     std::string arch = "conv";
     int64_t latent = 16;
     double beta = 1.0;
-    int64_t hidden = 0;  // 0 = the arch's default
-    double lr = 1e-3;
+    int64_t hidden = 0;      // 0 = the arch's default
+    OptimiserRecipe recipe;  // lr 1e-3, nothing else by default
 
     static VaeOptions fromConfig(const ModelConfig& config);  // validates, throws ModelError
     ModelConfig toConfig() const;
@@ -88,6 +91,7 @@ public:
     Metrics evaluate(const torch::Tensor& batch) override;
 
     torch::nn::Module& module() override { return *m_net; }
+    WeightAverage* weightAverage() override { return &m_average; }
     void setLearningRate(double lr) override;
     void to(torch::Device device) override;
 
@@ -99,10 +103,12 @@ private:
     };
     Terms terms(const torch::Tensor& x, const torch::Tensor& noise);
     void makeOptimizer();
+    void applyLearningRate(double lr);  // the network's rate, and the log-scale's in proportion
 
     VaeOptions m_options;
     VaeNet m_net;
     std::unique_ptr<torch::optim::Adam> m_optimizer;
+    WeightAverage m_average;
 };
 
 void registerVae(ModelRegistry& registry);

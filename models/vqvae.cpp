@@ -83,9 +83,18 @@ VqVaeOptions VqVaeOptions::fromConfig(const ModelConfig& config) {
     o.priorKernel = config.getIntIn("prior_kernel", o.priorKernel, 3, 9);
     if (o.priorKernel % 2 == 0)
         configError("prior_kernel must be odd, got " + std::to_string(o.priorKernel));
-    o.lr = config.getLearningRate("lr", o.lr);
-    o.priorLr = config.getLearningRate("prior_lr", o.priorLr);
+    o.recipe = o.recipe.read(config, "vqvae");
+    o.priorRecipe = o.priorRecipe.read(config, "vqvae", "prior_");
     return o;
+}
+
+OptimiserRecipe VqVaeOptions::defaultPriorRecipe() {
+    OptimiserRecipe r;
+    r.lr = 1e-3;
+    r.warmup = 50;
+    r.clip = 5.0;  // as the PixelCNN family: on the per-code loss
+    r.ema = 0.999;
+    return r;
 }
 
 ModelConfig VqVaeOptions::toConfig() const {
@@ -100,8 +109,8 @@ ModelConfig VqVaeOptions::toConfig() const {
     c.set("prior_hidden", priorHidden);
     c.set("prior_layers", priorLayers);
     c.set("prior_kernel", priorKernel);
-    c.set("lr", lr);
-    c.set("prior_lr", priorLr);
+    recipe.write(c);
+    priorRecipe.write(c, "prior_");
     return c;
 }
 
@@ -248,6 +257,7 @@ private:
 
 VqVae::VqVae(const VqVaeOptions& options) : m_options(options), m_net(options) {
     makeOptimizers();
+    m_average.reset(m_net->prior->parameters(), m_options.priorRecipe.ema);
 }
 
 Capabilities VqVae::capabilities() const {
@@ -268,25 +278,17 @@ void VqVae::makeOptimizers() {
     std::vector<torch::Tensor> autoencoder, prior;
     for (const auto& p : m_net->named_parameters(true))
         (p.key().rfind("prior.", 0) == 0 ? prior : autoencoder).push_back(p.value());
-    m_aeOptimizer =
-        std::make_unique<torch::optim::Adam>(autoencoder, torch::optim::AdamOptions(m_options.lr));
-    m_priorOptimizer =
-        std::make_unique<torch::optim::Adam>(prior, torch::optim::AdamOptions(m_options.priorLr));
+    m_aeOptimizer = std::make_unique<torch::optim::Adam>(
+        autoencoder, torch::optim::AdamOptions(m_options.recipe.lr));
+    m_priorOptimizer = std::make_unique<torch::optim::Adam>(
+        prior, torch::optim::AdamOptions(m_options.priorRecipe.lr));
 }
 
 void VqVae::setLearningRate(double lr) {
     if (!(lr > 0.0 && std::isfinite(lr)))
         throw ModelError("vqvae: learning rate must be > 0, got " + std::to_string(lr));
-    // One rate for the phase now training; the other keeps its own.
-    if (inPriorPhase()) {
-        m_options.priorLr = lr;
-        for (auto& g : m_priorOptimizer->param_groups())
-            static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
-    } else {
-        m_options.lr = lr;
-        for (auto& g : m_aeOptimizer->param_groups())
-            static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
-    }
+    // One rate for the phase now training; the other keeps its own. trainStep applies it.
+    (inPriorPhase() ? m_options.priorRecipe : m_options.recipe).lr = lr;
 }
 
 void VqVae::to(torch::Device device) {
@@ -379,9 +381,12 @@ Metrics VqVae::autoencoderStep(const torch::Tensor& x) {
     const torch::Tensor scaleNll =
         -discretizedLogisticLogProb(x, mean.detach(), net.logScale()).mean();
     const torch::Tensor loss = mse + m_options.beta * commit;
+    setAdamLearningRate(*m_aeOptimizer,
+                        m_options.recipe.learningRate(net.stepsTaken.item<int64_t>()));
     m_aeOptimizer->zero_grad();
     (loss + scaleNll).backward();
-    m_aeOptimizer->step();
+    clippedStep(*m_aeOptimizer, m_aeOptimizer->param_groups().front().params(),
+                m_options.recipe.clip);
     const int64_t restarted = net.codebook->update(z, indices);
     return {{"loss", loss.item<double>()},     {"recon_mse", mse.item<double>()},
             {"commit", commit.item<double>()}, {"perplexity", perplexity(indices, m_options.codes)},
@@ -395,10 +400,14 @@ Metrics VqVae::priorStep(const torch::Tensor& x) {
         codes = m_net->codebook->nearest(m_net->encodeContinuous(x)).unsqueeze(1);
     }
     const torch::Tensor nll = m_net->prior->negLogLikelihood(codes).mean();
+    const int64_t priorSteps = m_net->stepsTaken.item<int64_t>() - m_options.aeSteps;
+    setAdamLearningRate(*m_priorOptimizer, m_options.priorRecipe.learningRate(priorSteps));
     m_priorOptimizer->zero_grad();
     (nll / double(codes[0].numel())).backward();
-    m_priorOptimizer->step();
-    return {{"loss", nll.item<double>()}, {"phase", 2.0}};
+    const double gradNorm =
+        clippedStep(*m_priorOptimizer, m_net->prior->parameters(), m_options.priorRecipe.clip);
+    m_average.update();
+    return {{"loss", nll.item<double>()}, {"phase", 2.0}, {"grad_norm", gradNorm}};
 }
 
 Metrics VqVae::trainStep(const torch::Tensor& batch) {
@@ -407,6 +416,7 @@ Metrics VqVae::trainStep(const torch::Tensor& batch) {
     const torch::Tensor x = batch.to(m_device, torch::kFloat);
     Metrics m = inPriorPhase() ? priorStep(x) : autoencoderStep(x);
     m_net->stepsTaken.add_(1);
+    m_stepsTaken = m_net->stepsTaken.item<int64_t>();
     return m;
 }
 

@@ -27,11 +27,15 @@
 //
 // Config keys: channels, height, width (divisible by 4), hidden (conv width, 64, 8..256), codes
 // (K, 64, 2..1024), code_dim (D, 16, 1..256), beta (0.25, ≥ 0), decay (EMA, 0.99, in (0, 1)),
-// ae_steps (3000, ≥ 0), prior_hidden (64), prior_layers (6), prior_kernel (3), lr (1e-3, the
-// autoencoder), prior_lr (1e-3).
+// ae_steps (3000, ≥ 0), prior_hidden (64), prior_layers (6), prior_kernel (3), the optimiser
+// recipe's keys for the autoencoder (training_recipe.h; lr 1e-3, nothing else by default) and the
+// same keys prefixed "prior_" for the prior (prior_lr 1e-3, prior_warmup 50, prior_clip 5,
+// prior_ema 0.999: the prior samples with its weight average). Each phase's schedule counts its
+// own steps.
 
 #include "generative_model.h"
 #include "pixelcnn.h"
+#include "training_recipe.h"
 
 #include <memory>
 #include <string>
@@ -49,8 +53,10 @@ struct VqVaeOptions {
     int64_t priorHidden = 64;
     int64_t priorLayers = 6;
     int64_t priorKernel = 3;
-    double lr = 1e-3;
-    double priorLr = 1e-3;
+    OptimiserRecipe recipe;  // the autoencoder's: lr 1e-3
+    OptimiserRecipe priorRecipe = defaultPriorRecipe();
+
+    static OptimiserRecipe defaultPriorRecipe();
 
     static VqVaeOptions fromConfig(const ModelConfig& config);  // validates, throws ModelError
     ModelConfig toConfig() const;
@@ -121,6 +127,7 @@ public:
     Metrics evaluate(const torch::Tensor& batch) override;
 
     torch::nn::Module& module() override { return *m_net; }
+    WeightAverage* weightAverage() override { return &m_average; }  // the prior's
     void setLearningRate(double lr) override;
     void to(torch::Device device) override;
 
@@ -142,6 +149,7 @@ private:
     VqVaeOptions m_options;
     VqVaeNet m_net;
     std::unique_ptr<torch::optim::Adam> m_aeOptimizer, m_priorOptimizer;
+    WeightAverage m_average;
 };
 
 void registerVqVae(ModelRegistry& registry);

@@ -292,6 +292,11 @@ private slots:
         const QJsonObject config = QJsonDocument::fromJson(r.out).object()["config"].toObject();
         QCOMPARE(config["latent"].toString(), QString("4"));
         QCOMPARE(config["lr"].toString().toDouble(), 1e-4);
+        // The run continues the checkpoint's: its steps count on from the checkpoint's.
+        r = cli({"info", "--checkpoint", path("vae.lec"), "--json"});
+        const qint64 before = QJsonDocument::fromJson(r.out).object()["steps"].toInteger();
+        r = cli({"info", "--checkpoint", path("vae_tuned.lec"), "--json"});
+        QCOMPARE(QJsonDocument::fromJson(r.out).object()["steps"].toInteger(), before + 2);
         r = cli({"train", "--model", "dcgan", "--dataset", "fashion-mnist", "--steps", "2",
                  "--init", path("vae.lec"), "--out", path("x.lec")});
         QCOMPARE(r.code, 3);

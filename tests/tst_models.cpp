@@ -5,6 +5,7 @@
 
 #include "generative_model.h"
 #include "layers.h"
+#include "training_recipe.h"
 #include "vae.h"
 
 #include <QtTest>
@@ -133,6 +134,18 @@ private slots:
         QTest::newRow("image smaller than 8") << "height"
                                               << "4"
                                               << "4x";
+        QTest::newRow("lr_floor above 1") << "lr_floor"
+                                          << "1.5"
+                                          << "lr_floor";
+        QTest::newRow("ema of 1") << "ema"
+                                  << "1"
+                                  << "ema";
+        QTest::newRow("negative clip") << "clip"
+                                       << "-1"
+                                       << "clip";
+        QTest::newRow("negative cosine") << "cosine"
+                                         << "-5"
+                                         << "cosine";
     }
     void badConfigIsRejected() {
         QFETCH(QString, key);
@@ -436,6 +449,75 @@ private slots:
         const auto got = torch::autograd::grad({fused}, {pre}, {g})[0];
         QVERIFY2(torch::allclose(got, expected, 1e-4, 1e-5),
                  qPrintable(QString::number((got - expected).abs().max().item<double>())));
+    }
+
+    // Linear warm-up to the peak, a half cosine down to the floor, then the floor.
+    void learningRateSchedule() {
+        le::OptimiserRecipe r;
+        r.lr = 1e-3;
+        r.warmup = 10;
+        r.cosine = 100;
+        r.lrFloor = 0.1;
+        QCOMPARE(r.learningRate(0), 1e-4);
+        QCOMPARE(r.learningRate(4), 5e-4);
+        QCOMPARE(r.learningRate(10), 1e-3);
+        QVERIFY(qAbs(r.learningRate(60) - 0.55e-3) < 1e-12);  // half way down
+        QVERIFY(qAbs(r.learningRate(110) - 1e-4) < 1e-12);
+        QVERIFY(qAbs(r.learningRate(5000) - 1e-4) < 1e-12);
+        for (int64_t step = 11; step < 110; ++step)
+            QVERIFY(r.learningRate(step) < r.learningRate(step - 1));
+        r.cosine = 0;
+        QCOMPARE(r.learningRate(5000), 1e-3);
+        // The keys round-trip through a config, prefixed or not.
+        ModelConfig c;
+        r.write(c, "prior_");
+        const le::OptimiserRecipe back = le::OptimiserRecipe().read(c, "test", "prior_");
+        QCOMPARE(back.lr, r.lr);
+        QCOMPARE(back.warmup, r.warmup);
+        QCOMPARE(back.lrFloor, r.lrFloor);
+        QCOMPARE(le::OptimiserRecipe().read(c, "test").warmup, int64_t{0});
+    }
+
+    // The average is the ramped exponential moving average, swaps exchange exactly, and
+    // adopting it makes it the live weights.
+    void weightAverageFollowsTheWeights() {
+        torch::Tensor w = torch::zeros({3});
+        le::WeightAverage average;
+        average.reset({w}, 0.5);
+        QVERIFY(average.enabled());
+        QVERIFY(!average.started());
+        average.update();  // the shadow starts as a copy: 0
+        w.fill_(1.0);
+        average.update();  // d = min(0.5, 2/11): 0·d + 1·(1 − d)
+        const double d = 2.0 / 11.0;
+        average.swap();
+        QVERIFY(average.swapped());
+        QVERIFY(torch::allclose(w, torch::full({3}, 1.0 - d)));
+        average.swap();
+        QVERIFY(torch::equal(w, torch::ones({3})));
+        QVERIFY(average.adopt());
+        QVERIFY(torch::allclose(w, torch::full({3}, 1.0 - d)));
+        QVERIFY(!average.started());
+        // An average that went non-finite is dropped, the live weights kept.
+        average.update();
+        w.fill_(std::nan(""));
+        average.update();
+        w.fill_(2.0);
+        QVERIFY(!average.adopt());
+        QVERIFY(torch::equal(w, torch::full({3}, 2.0)));
+    }
+
+    // A gradient that is not finite is not stepped on; a finite one is clipped.
+    void clippedStepSkipsNonFiniteGradients() {
+        torch::Tensor w = torch::ones({4}, torch::requires_grad());
+        torch::optim::SGD sgd({w}, torch::optim::SGDOptions(1.0));
+        (w * std::numeric_limits<double>::infinity()).sum().backward();
+        QVERIFY(!std::isfinite(le::clippedStep(sgd, {w}, 1.0)));
+        QVERIFY(torch::equal(w.detach(), torch::ones({4})));
+        sgd.zero_grad();
+        (w * 10.0).sum().backward();  // gradient norm 20
+        QCOMPARE(le::clippedStep(sgd, {w}, 1.0), 20.0);
+        QVERIFY(torch::allclose(w.detach(), torch::full({4}, 0.5)));  // stepped by a unit norm
     }
 
     void cudaSamplesMatchCpu() {

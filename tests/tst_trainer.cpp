@@ -317,6 +317,57 @@ private slots:
         }
     }
 
+    // Evaluations and checkpoints use the weight average, and the model ends the run holding
+    // it; a run that continues another numbers its steps (log, header, schedule) after it.
+    void checkpointsKeepTheWeightAverage() {
+        const Dataset data = randomImages(256, 64);
+        auto trainWith = [&](double ema, qint64 firstStep, const QString& name) {
+            ModelConfig config = test::smallVaeConfig();
+            config.set("ema", ema);
+            config.set("lr", 5e-3);
+            auto model = ModelRegistry::instance().create("vae", config);
+            model->setStepsTaken(firstStep);
+            TrainOptions options;
+            options.steps = 30;
+            options.firstStep = firstStep;
+            options.batchSize = 16;
+            options.evalEvery = 10;
+            options.evalImages = 64;
+            options.checkpointEvery = 10;
+            options.checkpointPath = m_dir.filePath(name + ".lec");
+            options.runDir = m_dir.filePath(name);
+            torch::manual_seed(3);
+            Trainer trainer(*model, data, options);
+            const TrainResult result = trainer.run();
+            return std::make_pair(std::move(model), result);
+        };
+        auto [plain, plainResult] = trainWith(0.0, 0, "plain");
+        auto [averaged, averagedResult] = trainWith(0.95, 100, "averaged");
+        QCOMPARE(plainResult.status, TrainStatus::Finished);
+        QCOMPARE(averagedResult.status, TrainStatus::Finished);
+        QCOMPARE(averaged->stepsTaken(), qint64(130));
+
+        // The same batches and noise: the live weights of both runs are equal, so the averaged
+        // run's final weights differ from the plain run's only by the average.
+        const LoadedCheckpoint saved = loadCheckpoint(m_dir.filePath("averaged.lec"));
+        QCOMPARE(saved.header.steps, qint64(130));
+        bool differs = false;
+        const auto live = plain->module().named_parameters();
+        const auto kept = saved.model->module().named_parameters();
+        for (const auto& p : averaged->module().named_parameters()) {
+            QVERIFY(torch::equal(p.value(), kept[p.key()]));  // the model is what was saved
+            differs = differs || !torch::allclose(p.value(), live[p.key()]);
+        }
+        QVERIFY(differs);
+        const Metrics reEvaluated = evaluateModel(*saved.model, data.test, 64);
+        QVERIFY(qAbs(reEvaluated.at("loss") - averagedResult.heldOut.at("loss")) < 1e-3);
+
+        const QList<QJsonObject> log = readLog(m_dir.filePath("averaged/metrics.jsonl"));
+        QVERIFY(!log.isEmpty());
+        QCOMPARE(log.first()["step"].toInteger(), qint64(101));
+        QCOMPARE(log.last()["step"].toInteger(), qint64(130));
+    }
+
 private:
     QTemporaryDir m_dir;
 };
