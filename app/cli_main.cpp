@@ -1,17 +1,17 @@
 // latent-explorer-cli: the same core as the GUI, headless.
 // Exit codes: 0 success, 2 bad usage, 3 bad input data or files, 1 anything unexpected.
 
-#include "checkpoint.h"
-#include "classification.h"
-#include "dcgan.h"
-#include "engine.h"
-#include "errors.h"
-#include "faces.h"
-#include "fashion_mnist.h"
-#include "image_io.h"
-#include "metrics.h"
-#include "threads.h"
-#include "trainer.h"
+#include "core/storage/checkpoint.h"
+#include "core/metrics/classification.h"
+#include "models/dcgan.h"
+#include "core/interactive/engine.h"
+#include "core/errors.h"
+#include "core/data/faces.h"
+#include "core/data/fashion_mnist.h"
+#include "core/imaging/image_io.h"
+#include "core/metrics/metrics.h"
+#include "core/threads.h"
+#include "core/training/trainer.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>

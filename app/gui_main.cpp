@@ -1,15 +1,15 @@
 // latent-explorer: the GUI. Options mirror the CLI's where they overlap (--device, --data-dir);
 // --screenshot renders the window once the first image is shown, for docs and smoke tests.
 
-#include "autoregressive_view.h"
-#include "code_grid_editor.h"
-#include "compare_view.h"
-#include "interpolation_view.h"
-#include "inversion_view.h"
-#include "latent_map_view.h"
-#include "main_window.h"
-#include "temperature_view.h"
-#include "threads.h"
+#include "ui/views/autoregressive_view.h"
+#include "ui/widgets/code_grid_editor.h"
+#include "ui/views/compare_view.h"
+#include "ui/views/interpolation_view.h"
+#include "ui/views/inversion_view.h"
+#include "ui/views/latent_map_view.h"
+#include "ui/main_window.h"
+#include "ui/views/temperature_view.h"
+#include "core/threads.h"
 
 #include <QApplication>
 #include <QCommandLineParser>

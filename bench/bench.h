@@ -4,8 +4,8 @@
 // trains on), percentile summaries, and the suites themselves, each returning its part of the one
 // JSON object that `latent-explorer-bench --json FILE` writes.
 
-#include "dataset.h"
-#include "threads.h"
+#include "core/data/dataset.h"
+#include "core/threads.h"
 
 #include <QJsonObject>
 #include <QProcessEnvironment>

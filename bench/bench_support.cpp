@@ -1,7 +1,7 @@
 #include "bench.h"
 
-#include "checkpoint.h"
-#include "engine.h"
+#include "core/storage/checkpoint.h"
+#include "core/interactive/engine.h"
 
 #include <QDir>
 #include <QFile>

@@ -3,9 +3,9 @@
 
 #include "bench.h"
 
-#include "checkpoint.h"
-#include "engine.h"
-#include "glow.h"
+#include "core/storage/checkpoint.h"
+#include "core/interactive/engine.h"
+#include "models/glow.h"
 
 #include <torch/torch.h>
 

@@ -3,8 +3,8 @@
 
 #include "bench.h"
 
-#include "engine.h"
-#include "worker.h"
+#include "core/interactive/engine.h"
+#include "core/interactive/worker.h"
 
 #include <QCoreApplication>
 #include <QEventLoop>

@@ -4,8 +4,8 @@
 
 #include "bench.h"
 
-#include "autoregressive_session.h"
-#include "trainer.h"
+#include "core/autoregressive/autoregressive_session.h"
+#include "core/training/trainer.h"
 
 #include <QCoreApplication>
 #include <QEventLoop>

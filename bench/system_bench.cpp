@@ -3,8 +3,8 @@
 
 #include "bench.h"
 
-#include "checkpoint.h"
-#include "engine.h"
+#include "core/storage/checkpoint.h"
+#include "core/interactive/engine.h"
 
 #include <QFile>
 #include <QFileInfo>

@@ -6,8 +6,8 @@
 
 #include "bench.h"
 
-#include "fashion_mnist.h"
-#include "trainer.h"
+#include "core/data/fashion_mnist.h"
+#include "core/training/trainer.h"
 
 #include <QJsonArray>
 

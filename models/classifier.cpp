@@ -1,6 +1,6 @@
-#include "classifier.h"
+#include "models/classifier.h"
 
-#include "module_weights.h"
+#include "models/module_weights.h"
 
 #include <cmath>
 #include <sstream>

@@ -12,7 +12,7 @@
 // Config keys: channels, height, width, classes (default 10, 2..1000), hidden (16, 4..128),
 // features (128, 8..1024), lr (1e-3, Adam).
 
-#include "generative_model.h"
+#include "models/generative_model.h"
 
 #include <iosfwd>
 #include <memory>

@@ -1,6 +1,6 @@
-#include "dcgan.h"
+#include "models/dcgan.h"
 
-#include "layers.h"
+#include "models/layers.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 

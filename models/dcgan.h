@@ -39,8 +39,8 @@
 // no cosine, no clip, ema 0.999: the generator's weight average, which sampling and decoding use
 // once a checkpoint is saved).
 
-#include "generative_model.h"
-#include "training_recipe.h"
+#include "models/generative_model.h"
+#include "models/training_recipe.h"
 
 #include <memory>
 #include <string>

@@ -1,8 +1,8 @@
-#include "generative_model.h"
+#include "models/generative_model.h"
 
-#include "training_recipe.h"
+#include "models/training_recipe.h"
 
-#include "module_weights.h"
+#include "models/module_weights.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 

@@ -1,4 +1,4 @@
-#include "glow.h"
+#include "models/glow.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 

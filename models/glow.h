@@ -41,8 +41,8 @@
 // Sampling temperature: 0.7 by default (defaultTemperature), as the Glow paper samples; at 1 a
 // flow this small draws many images from the thin tails its training saw least.
 
-#include "generative_model.h"
-#include "training_recipe.h"
+#include "models/generative_model.h"
+#include "models/training_recipe.h"
 
 #include <memory>
 #include <string>

@@ -1,6 +1,6 @@
-#include "module_weights.h"
+#include "models/module_weights.h"
 
-#include "generative_model.h"
+#include "models/generative_model.h"
 
 #include <set>
 #include <sstream>

@@ -1,6 +1,6 @@
-#include "pixelcnn.h"
+#include "models/pixelcnn.h"
 
-#include "layers.h"
+#include "models/layers.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 

@@ -34,8 +34,8 @@
 // then 3; 3..9), and the optimiser recipe's keys (training_recipe.h; defaults lr 1e-3,
 // warmup 50, no cosine, clip 5, ema 0.999).
 
-#include "generative_model.h"
-#include "training_recipe.h"
+#include "models/generative_model.h"
+#include "models/training_recipe.h"
 
 #include <memory>
 #include <string>

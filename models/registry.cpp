@@ -1,9 +1,9 @@
-#include "dcgan.h"
-#include "generative_model.h"
-#include "glow.h"
-#include "pixelcnn.h"
-#include "vae.h"
-#include "vqvae.h"
+#include "models/dcgan.h"
+#include "models/generative_model.h"
+#include "models/glow.h"
+#include "models/pixelcnn.h"
+#include "models/vae.h"
+#include "models/vqvae.h"
 
 namespace le {
 

@@ -1,4 +1,4 @@
-#include "training_recipe.h"
+#include "models/training_recipe.h"
 
 #include <algorithm>
 #include <cmath>

@@ -16,7 +16,7 @@
 //             min(ema, (1 + t)/(10 + t)) after t updates, so short runs are not averaged over
 //             their random start.
 
-#include "generative_model.h"
+#include "models/generative_model.h"
 
 #include <string>
 #include <vector>

@@ -1,6 +1,6 @@
-#include "vae.h"
+#include "models/vae.h"
 
-#include "layers.h"
+#include "models/layers.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 

@@ -24,8 +24,8 @@
 // optimiser recipe's keys (training_recipe.h; defaults lr 1e-3, no warm-up, no cosine, no clip,
 // ema 0: a VAE decodes with the weights it trained to).
 
-#include "generative_model.h"
-#include "training_recipe.h"
+#include "models/generative_model.h"
+#include "models/training_recipe.h"
 
 #include <memory>
 #include <string>

@@ -1,8 +1,8 @@
-#include "vqvae.h"
+#include "models/vqvae.h"
 
-#include "layers.h"
+#include "models/layers.h"
 
-#include "vae.h"  // discretizedLogisticLogProb
+#include "models/vae.h"  // discretizedLogisticLogProb
 
 #include <algorithm>
 #include <cmath>

@@ -33,9 +33,9 @@
 // prior_ema 0.999: the prior samples with its weight average). Each phase's schedule counts its
 // own steps.
 
-#include "generative_model.h"
-#include "pixelcnn.h"
-#include "training_recipe.h"
+#include "models/generative_model.h"
+#include "models/pixelcnn.h"
+#include "models/training_recipe.h"
 
 #include <memory>
 #include <string>

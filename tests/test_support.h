@@ -3,7 +3,7 @@
 // Small helpers shared by the tests: a temporary folder per test run, and a VAE configuration
 // small enough to build and save quickly.
 
-#include "generative_model.h"
+#include "models/generative_model.h"
 
 #include <QString>
 

@@ -5,16 +5,16 @@
 // branching and switching branches, and a workspace that rebuilds every branch. Checks what the
 // user sees change.
 
-#include "anchor_editor.h"
-#include "autoregressive_view.h"
-#include "checkpoint.h"
-#include "entropy_grid.h"
-#include "entropy_map_view.h"
-#include "fashion_mnist.h"
-#include "image_view.h"
-#include "model_catalog.h"
-#include "view_data.h"
-#include "workspace.h"
+#include "ui/widgets/anchor_editor.h"
+#include "ui/views/autoregressive_view.h"
+#include "core/storage/checkpoint.h"
+#include "core/autoregressive/entropy_grid.h"
+#include "ui/widgets/entropy_map_view.h"
+#include "core/data/fashion_mnist.h"
+#include "ui/widgets/image_view.h"
+#include "core/storage/model_catalog.h"
+#include "core/data/view_data.h"
+#include "core/storage/workspace.h"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>

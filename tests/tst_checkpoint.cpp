@@ -1,5 +1,5 @@
-#include "checkpoint.h"
-#include "errors.h"
+#include "core/storage/checkpoint.h"
+#include "core/errors.h"
 #include "test_support.h"
 
 #include <QCryptographicHash>

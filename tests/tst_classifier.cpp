@@ -1,10 +1,10 @@
-#include "checkpoint.h"
-#include "classification.h"
-#include "engine.h"
-#include "errors.h"
-#include "faces.h"
-#include "fashion_mnist.h"
-#include "metrics.h"
+#include "core/storage/checkpoint.h"
+#include "core/metrics/classification.h"
+#include "core/interactive/engine.h"
+#include "core/errors.h"
+#include "core/data/faces.h"
+#include "core/data/fashion_mnist.h"
+#include "core/metrics/metrics.h"
 #include "test_support.h"
 
 #include <QDir>

@@ -5,12 +5,12 @@
 // and PNG exports, and a cancel that stops a slow PixelCNN between chunks. The verdict itself is
 // checked on made-up rows.
 
-#include "checkpoint.h"
-#include "compare_job.h"
-#include "compare_view.h"
-#include "fashion_mnist.h"
-#include "image_view.h"
-#include "model_catalog.h"
+#include "core/storage/checkpoint.h"
+#include "core/jobs/compare_job.h"
+#include "ui/views/compare_view.h"
+#include "core/data/fashion_mnist.h"
+#include "ui/widgets/image_view.h"
+#include "core/storage/model_catalog.h"
 
 #include <QComboBox>
 #include <QFile>

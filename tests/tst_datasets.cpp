@@ -1,7 +1,7 @@
 // Fashion-MNIST from Debian's idx files, and the errors a damaged copy must produce.
 
-#include "errors.h"
-#include "fashion_mnist.h"
+#include "core/errors.h"
+#include "core/data/fashion_mnist.h"
 
 #include <QDir>
 #include <QFile>

@@ -3,9 +3,9 @@
 // optimisation finds a generator sample's latent, cancels on request, and the after-trained
 // encoder gives it a better start.
 
-#include "dcgan.h"
-#include "errors.h"
-#include "fashion_mnist.h"
+#include "models/dcgan.h"
+#include "core/errors.h"
+#include "core/data/fashion_mnist.h"
 
 #include <QElapsedTimer>
 #include <QtTest>

@@ -1,7 +1,7 @@
 // The procedural faces: deterministic for a seed, every factor visible in the image.
 
-#include "faces.h"
-#include "image_io.h"
+#include "core/data/faces.h"
+#include "core/imaging/image_io.h"
 
 #include <QtTest>
 

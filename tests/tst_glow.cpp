@@ -2,10 +2,10 @@
 // seeded top-down sampling, learning on Fashion-MNIST within a small CPU budget, and weights that
 // survive a save/load.
 
-#include "errors.h"
-#include "faces.h"
-#include "fashion_mnist.h"
-#include "glow.h"
+#include "core/errors.h"
+#include "core/data/faces.h"
+#include "core/data/fashion_mnist.h"
+#include "models/glow.h"
 
 #include <QElapsedTimer>
 #include <QtTest>

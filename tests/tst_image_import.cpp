@@ -1,8 +1,8 @@
 // Image files in: formats, bit depths, alpha, damaged files, face crop; tensors <-> Mats.
 
-#include "errors.h"
-#include "faces.h"
-#include "image_io.h"
+#include "core/errors.h"
+#include "core/data/faces.h"
+#include "core/imaging/image_io.h"
 
 #include <QDir>
 #include <QFile>

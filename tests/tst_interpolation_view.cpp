@@ -4,13 +4,13 @@
 // play as an animation and export as a PNG strip and an MP4 video. The latent paths are checked
 // on their own: lerp is a straight line, slerp keeps the norm between the endpoints'.
 
-#include "checkpoint.h"
-#include "errors.h"
-#include "image_io.h"
-#include "image_view.h"
-#include "interpolation_job.h"
-#include "interpolation_view.h"
-#include "model_catalog.h"
+#include "core/storage/checkpoint.h"
+#include "core/errors.h"
+#include "core/imaging/image_io.h"
+#include "ui/widgets/image_view.h"
+#include "core/jobs/interpolation_job.h"
+#include "ui/views/interpolation_view.h"
+#include "core/storage/model_catalog.h"
 
 #include <QComboBox>
 #include <QFileInfo>

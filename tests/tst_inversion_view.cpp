@@ -6,17 +6,17 @@
 // edited by clicks (select, palette, paint, undo, reset) and decoded as it changes; its code-usage
 // histogram counts dead codes as an independent count over the same held-out images does.
 
-#include "checkpoint.h"
-#include "code_grid_editor.h"
-#include "code_grid_widget.h"
-#include "faces.h"
-#include "image_io.h"
-#include "image_view.h"
-#include "inversion_view.h"
-#include "model_catalog.h"
-#include "qt_image.h"
-#include "view_data.h"
-#include "vqvae.h"
+#include "core/storage/checkpoint.h"
+#include "ui/widgets/code_grid_editor.h"
+#include "ui/widgets/code_grid_widget.h"
+#include "core/data/faces.h"
+#include "core/imaging/image_io.h"
+#include "ui/widgets/image_view.h"
+#include "ui/views/inversion_view.h"
+#include "core/storage/model_catalog.h"
+#include "ui/qt_image.h"
+#include "core/data/view_data.h"
+#include "models/vqvae.h"
 
 #include <QComboBox>
 #include <QLabel>

@@ -1,10 +1,10 @@
 // MainWindow end to end: a tiny VAE checkpoint written here, loaded by the real worker thread,
 // the first image shown, a drag that changes it, and errors kept in the status bar.
 
-#include "checkpoint.h"
-#include "image_view.h"
-#include "latent_map_view.h"
-#include "main_window.h"
+#include "core/storage/checkpoint.h"
+#include "ui/widgets/image_view.h"
+#include "ui/views/latent_map_view.h"
+#include "ui/main_window.h"
 
 #include <QDir>
 #include <QSignalSpy>

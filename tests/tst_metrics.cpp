@@ -1,8 +1,8 @@
 // The radially averaged power spectrum and its high-frequency share, on images whose spectra are
 // known: white noise is flat, a blurred image loses its high frequencies, a constant has none.
 
-#include "errors.h"
-#include "metrics.h"
+#include "core/errors.h"
+#include "core/metrics/metrics.h"
 
 #include <QtTest>
 

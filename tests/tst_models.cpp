@@ -3,10 +3,10 @@
 // normalisation (which the bits-per-dimension bound relies on). Also the shared layers: the
 // oneDNN transposed conv against LibTorch's own.
 
-#include "generative_model.h"
-#include "layers.h"
-#include "training_recipe.h"
-#include "vae.h"
+#include "models/generative_model.h"
+#include "models/layers.h"
+#include "models/training_recipe.h"
+#include "models/vae.h"
 
 #include <QtTest>
 

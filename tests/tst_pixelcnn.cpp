@@ -2,9 +2,9 @@
 // sampler giving the naive sampler's exact sample for a seed, anchors kept, stepping reports,
 // learning on Fashion-MNIST within a small CPU budget, and weights that survive a save/load.
 
-#include "errors.h"
-#include "fashion_mnist.h"
-#include "pixelcnn.h"
+#include "core/errors.h"
+#include "core/data/fashion_mnist.h"
+#include "models/pixelcnn.h"
 
 #include <QElapsedTimer>
 #include <QtTest>

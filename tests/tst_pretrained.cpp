@@ -1,8 +1,8 @@
-#include "checkpoint.h"
-#include "classification.h"
-#include "engine.h"
-#include "metrics.h"
-#include "trainer.h"
+#include "core/storage/checkpoint.h"
+#include "core/metrics/classification.h"
+#include "core/interactive/engine.h"
+#include "core/metrics/metrics.h"
+#include "core/training/trainer.h"
 
 #include <QDir>
 #include <QJsonObject>

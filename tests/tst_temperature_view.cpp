@@ -8,15 +8,15 @@
 // wins over a running job, the sweep shows five temperatures, cancel stops, and a vanished
 // checkpoint is named in its row.
 
-#include "checkpoint.h"
-#include "glow.h"
-#include "image_io.h"
-#include "model_catalog.h"
-#include "pixelcnn.h"
-#include "qt_image.h"
-#include "temperature_grid_job.h"
-#include "temperature_view.h"
-#include "vqvae.h"
+#include "core/storage/checkpoint.h"
+#include "models/glow.h"
+#include "core/imaging/image_io.h"
+#include "core/storage/model_catalog.h"
+#include "models/pixelcnn.h"
+#include "ui/qt_image.h"
+#include "core/jobs/temperature_grid_job.h"
+#include "ui/views/temperature_view.h"
+#include "models/vqvae.h"
 
 #include <QCheckBox>
 #include <QComboBox>

@@ -1,8 +1,8 @@
-#include "checkpoint.h"
-#include "errors.h"
-#include "tensor_cache.h"
+#include "core/storage/checkpoint.h"
+#include "core/errors.h"
+#include "core/training/tensor_cache.h"
 #include "test_support.h"
-#include "trainer.h"
+#include "core/training/trainer.h"
 
 #include <QDir>
 #include <QFile>

@@ -1,9 +1,9 @@
 // The VAE learns on real Fashion-MNIST within a small CPU budget, and decodes one latent fast
 // enough for dragging on the latent map.
 
-#include "errors.h"
-#include "fashion_mnist.h"
-#include "vae.h"
+#include "core/errors.h"
+#include "core/data/fashion_mnist.h"
+#include "models/vae.h"
 
 #include <QElapsedTimer>
 #include <QtTest>

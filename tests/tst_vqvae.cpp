@@ -2,9 +2,9 @@
 // restarts; the two training phases on Fashion-MNIST (reconstruction, then the prior's NLL);
 // stepping the prior over the code grid with anchors; weights and phase surviving a save/load.
 
-#include "errors.h"
-#include "fashion_mnist.h"
-#include "vqvae.h"
+#include "core/errors.h"
+#include "core/data/fashion_mnist.h"
+#include "models/vqvae.h"
 
 #include <QElapsedTimer>
 #include <QtTest>

@@ -1,9 +1,9 @@
-#include "checkpoint.h"
-#include "engine.h"
-#include "image_io.h"
-#include "likelihood_meter.h"
+#include "core/storage/checkpoint.h"
+#include "core/interactive/engine.h"
+#include "core/imaging/image_io.h"
+#include "core/metrics/likelihood_meter.h"
 #include "test_support.h"
-#include "worker.h"
+#include "core/interactive/worker.h"
 
 #include <QDir>
 #include <QSignalSpy>

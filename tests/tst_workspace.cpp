@@ -2,14 +2,14 @@
 // refused with the file named), references that survive a move, exact images, and the whole
 // window saved and reopened: the same models, point, images, endpoints and controls.
 
-#include "errors.h"
-#include "interpolation_view.h"
-#include "inversion_view.h"
-#include "latent_map_view.h"
-#include "main_window.h"
-#include "temperature_view.h"
-#include "workspace.h"
-#include "workspace_state.h"
+#include "core/errors.h"
+#include "ui/views/interpolation_view.h"
+#include "ui/views/inversion_view.h"
+#include "ui/views/latent_map_view.h"
+#include "ui/main_window.h"
+#include "ui/views/temperature_view.h"
+#include "core/storage/workspace.h"
+#include "ui/workspace_state.h"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>

@@ -1,13 +1,13 @@
-#include "main_window.h"
+#include "ui/main_window.h"
 
-#include "autoregressive_view.h"
-#include "compare_view.h"
-#include "interpolation_view.h"
-#include "inversion_view.h"
-#include "latent_map_view.h"
-#include "temperature_view.h"
-#include "training_view.h"
-#include "workspace_state.h"
+#include "ui/views/autoregressive_view.h"
+#include "ui/views/compare_view.h"
+#include "ui/views/interpolation_view.h"
+#include "ui/views/inversion_view.h"
+#include "ui/views/latent_map_view.h"
+#include "ui/views/temperature_view.h"
+#include "ui/views/training_view.h"
+#include "ui/workspace_state.h"
 
 #include <QAction>
 #include <QApplication>

@@ -1,9 +1,9 @@
 #pragma once
 
-#include "engine.h"
-#include "model_catalog.h"
-#include "worker.h"
-#include "workspace.h"
+#include "core/interactive/engine.h"
+#include "core/storage/model_catalog.h"
+#include "core/interactive/worker.h"
+#include "core/storage/workspace.h"
 
 #include <QMainWindow>
 #include <QString>

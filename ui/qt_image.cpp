@@ -1,4 +1,4 @@
-#include "qt_image.h"
+#include "ui/qt_image.h"
 
 namespace le {
 

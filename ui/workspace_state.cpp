@@ -1,4 +1,4 @@
-#include "workspace_state.h"
+#include "ui/workspace_state.h"
 
 #include <QAbstractButton>
 #include <QAbstractSlider>

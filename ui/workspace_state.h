@@ -5,7 +5,7 @@
 // an older version (or one edited by hand) keeps the control's own default for what it lacks;
 // a choice the control no longer offers becomes a warning in the context.
 
-#include "workspace.h"
+#include "core/storage/workspace.h"
 
 #include <QJsonArray>
 #include <QJsonObject>
