@@ -2,6 +2,7 @@
 // Exit codes: 0 success, 2 bad usage, 3 bad input data or files, 1 anything unexpected.
 
 #include "core/storage/checkpoint.h"
+#include "core/data/datasets.h"
 #include "core/metrics/classification.h"
 #include "models/dcgan.h"
 #include "core/interactive/engine.h"
@@ -9,6 +10,7 @@
 #include "core/data/faces.h"
 #include "core/data/fashion_mnist.h"
 #include "core/imaging/image_io.h"
+#include "core/data/image_import.h"
 #include "core/metrics/metrics.h"
 #include "core/threads.h"
 #include "core/training/trainer.h"

@@ -1,4 +1,5 @@
 #include "bench.h"
+#include "core/data/datasets.h"
 
 #include "core/storage/checkpoint.h"
 #include "core/interactive/engine.h"

@@ -2,6 +2,7 @@
 // exact encode and decode of a batch, and the dense matrix product that bounds them all.
 
 #include "bench.h"
+#include "core/data/datasets.h"
 
 #include "core/storage/checkpoint.h"
 #include "core/interactive/engine.h"

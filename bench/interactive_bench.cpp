@@ -2,6 +2,7 @@
 // and a drag burst through the worker thread to the GUI thread's event loop.
 
 #include "bench.h"
+#include "core/data/datasets.h"
 
 #include "core/interactive/engine.h"
 #include "core/interactive/worker.h"

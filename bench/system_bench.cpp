@@ -2,6 +2,7 @@
 // both are measured in fresh processes of this executable (the probes) or of the GUI.
 
 #include "bench.h"
+#include "core/data/datasets.h"
 
 #include "core/storage/checkpoint.h"
 #include "core/interactive/engine.h"

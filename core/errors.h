@@ -1,5 +1,8 @@
 #pragma once
 
+#include <QDir>
+#include <QString>
+
 #include <stdexcept>
 #include <string>
 
@@ -11,5 +14,11 @@ class DataError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+// Throws DataError "path: what", the path in the platform's separators.
+[[noreturn]] inline void fileError(const QString& path, const QString& what) {
+    throw DataError(
+        QStringLiteral("%1: %2").arg(QDir::toNativeSeparators(path), what).toStdString());
+}
 
 }  // namespace le

@@ -13,7 +13,8 @@
 #include "core/data/fashion_mnist.h"
 #include "ui/widgets/image_view.h"
 #include "core/storage/model_catalog.h"
-#include "core/data/view_data.h"
+#include "core/data/datasets.h"
+#include "core/imaging/fit.h"
 #include "core/storage/workspace.h"
 
 #include <QComboBox>

@@ -1,4 +1,5 @@
 #include "core/storage/checkpoint.h"
+#include "core/data/datasets.h"
 #include "core/metrics/classification.h"
 #include "core/interactive/engine.h"
 #include "core/errors.h"

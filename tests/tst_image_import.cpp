@@ -3,6 +3,7 @@
 #include "core/errors.h"
 #include "core/data/faces.h"
 #include "core/imaging/image_io.h"
+#include "core/data/image_import.h"
 
 #include <QDir>
 #include <QFile>

@@ -5,6 +5,7 @@
 // on their own: lerp is a straight line, slerp keeps the norm between the endpoints'.
 
 #include "core/storage/checkpoint.h"
+#include "core/imaging/compose.h"
 #include "core/errors.h"
 #include "core/imaging/image_io.h"
 #include "ui/widgets/image_view.h"

@@ -15,7 +15,7 @@
 #include "ui/views/inversion_view.h"
 #include "core/storage/model_catalog.h"
 #include "ui/qt_image.h"
-#include "core/data/view_data.h"
+#include "core/data/datasets.h"
 #include "models/vqvae.h"
 
 #include <QComboBox>

@@ -1,4 +1,5 @@
 #include "core/storage/checkpoint.h"
+#include "core/data/datasets.h"
 #include "core/metrics/classification.h"
 #include "core/interactive/engine.h"
 #include "core/metrics/metrics.h"
@@ -19,6 +20,16 @@ class TestPretrained : public QObject {
         return QDir(qEnvironmentVariable("LE_SOURCE_DIR")).filePath("models/pretrained");
     }
 
+    // The full re-evaluation (CTest label "full") uses every image the records were measured on;
+    // the default run checks a prefix of them, which moves the metrics by sampling noise only.
+    static int64_t heldOutImages() {
+        bool ok = false;
+        const int images = qEnvironmentVariableIntValue("LE_PRETRAINED_IMAGES", &ok);
+        return ok && images > 0 ? std::min<int64_t>(images, kRecordImages) : kRecordImages;
+    }
+    static double recordTolerance() { return heldOutImages() >= kRecordImages ? 0.01 : 0.10; }
+    static int64_t sampleCount() { return std::min<int64_t>(heldOutImages(), kSamples); }
+
 private slots:
     void shippedCheckpointsMeetTheirRecords_data() {
         QTest::addColumn<QString>("path");
@@ -37,16 +48,17 @@ private slots:
         const QJsonObject recorded = loaded.header.metrics;
         QVERIFY2(!recorded.isEmpty(), "a shipped checkpoint must record its held-out metrics");
         const Dataset data =
-            loadDatasetByName(loaded.header.dataset, false, 0, 2000, loaded.header.shape);
+            loadDatasetByName(loaded.header.dataset, false, 0, kRecordImages, loaded.header.shape);
         torch::manual_seed(1);
-        const Metrics now = evaluateModel(*loaded.model, data.test, 2000);
-        // Evaluation is deterministic (fixed seeds), so only float summation order can differ.
+        const Metrics now = evaluateModel(*loaded.model, data.test, heldOutImages());
+        // Evaluation is deterministic (fixed seeds): on the recorded images only float summation
+        // order can differ; on a prefix, the prefix's own sampling noise.
         for (const QString& key :
              {QStringLiteral("loss"), QStringLiteral("bpd"), QStringLiteral("recon_mse")}) {
             if (!recorded.contains(key)) continue;
             const double was = recorded.value(key).toDouble();
             const double is = now.at(key.toStdString());
-            QVERIFY2(is <= was * 1.01 + 1e-6,
+            QVERIFY2(is <= was * (1 + recordTolerance()) + 1e-6,
                      qPrintable(QString("%1: %2 now, %3 recorded").arg(key).arg(is).arg(was)));
         }
     }
@@ -77,7 +89,8 @@ private slots:
     }
 
     // The bars for the shipped Fashion-MNIST models, and the lecture's claims about
-    // blur and sharpness, measured here as `eval` measures them (same seeds, 1000 samples).
+    // blur and sharpness, measured here as `eval` measures them (same seeds, 1000 samples in the
+    // full run, fewer by default: the comparisons keep their direction).
     void shippedFashionModelsMeetTheBars() {
         const QDir dir(pretrainedDir());
         for (const char* family : {"vae", "dcgan", "glow", "pixelcnn", "vqvae"})
@@ -87,14 +100,15 @@ private slots:
             return loadCheckpoint(dir.filePath(QStringLiteral("%1_fashion-mnist.lec").arg(family)));
         };
         const Dataset data = loadDatasetByName("fashion-mnist", false, 0, 2000, {1, 28, 28});
-        const torch::Tensor real = data.test.images.slice(0, 0, kSamples);
+        const int64_t count = sampleCount();
+        const torch::Tensor real = data.test.images.slice(0, 0, count);
         const double dataSharpness = meanSharpness(real);
         LoadedClassifier judge = loadClassifierCheckpoint(shippedClassifierPath("fashion-mnist"));
         torch::NoGradGuard noGrad;
 
         LoadedCheckpoint vae = load("vae"), gan = load("dcgan"), vq = load("vqvae");
-        const torch::Tensor vaeSamples = vae.model->sample(kSamples, 1.0, 1).clamp(-1, 1);
-        const torch::Tensor ganSamples = gan.model->sample(kSamples, 1.0, 1).clamp(-1, 1);
+        const torch::Tensor vaeSamples = vae.model->sample(count, 1.0, 1).clamp(-1, 1);
+        const torch::Tensor ganSamples = gan.model->sample(count, 1.0, 1).clamp(-1, 1);
         const double vaeSharp = meanSharpness(vaeSamples), ganSharp = meanSharpness(ganSamples);
         const double vaeFd = classifierFrechetDistance(*judge.classifier, vaeSamples, real);
         const double ganFd = classifierFrechetDistance(*judge.classifier, ganSamples, real);
@@ -124,6 +138,7 @@ private slots:
 
 private:
     static constexpr int64_t kSamples = 1000;
+    static constexpr int64_t kRecordImages = 2000;
 };
 
 QTEST_GUILESS_MAIN(TestPretrained)

@@ -1,4 +1,5 @@
 #include "core/storage/checkpoint.h"
+#include "core/data/datasets.h"
 #include "core/interactive/engine.h"
 #include "core/imaging/image_io.h"
 #include "core/metrics/likelihood_meter.h"

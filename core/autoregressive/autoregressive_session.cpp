@@ -6,7 +6,7 @@
 #include "core/autoregressive/entropy_grid.h"
 #include "core/errors.h"
 #include "core/imaging/image_io.h"
-#include "core/data/view_data.h"
+#include "core/imaging/fit.h"
 #include "models/vqvae.h"
 
 #include <QElapsedTimer>

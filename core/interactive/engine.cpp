@@ -1,10 +1,8 @@
 #include "core/interactive/engine.h"
 
-#include "core/storage/checkpoint.h"
 #include "core/errors.h"
-#include "core/data/faces.h"
-#include "core/data/fashion_mnist.h"
 #include "core/imaging/image_io.h"
+#include "core/storage/checkpoint.h"
 
 #include <QFileInfo>
 
@@ -131,26 +129,6 @@ cv::Mat ModelEngine::decode(const QVector<float>& latent) {
                                              {1, latent.size()}, torch::kFloat32)
                                 .to(model.device());
     return tensorToMat(model.decode(z)[0]);
-}
-
-Dataset loadDatasetByName(const QString& name, bool withTrain, int64_t limitTrain,
-                          int64_t limitTest, const ImageShape& shape) {
-    if (name == QLatin1String("fashion-mnist"))
-        return loadFashionMnist(defaultFashionMnistDir(), withTrain ? limitTrain : 1, limitTest);
-    if (name == QLatin1String("faces") || name == QLatin1String("faces64")) {
-        FaceDatasetOptions options;
-        options.size = name == QLatin1String("faces") ? 32 : 64;
-        if (!withTrain)
-            options.trainCount = 1;
-        else if (limitTrain > 0)
-            options.trainCount = limitTrain;
-        if (limitTest > 0) options.testCount = limitTest;
-        return makeFaceDataset(options);
-    }
-    ImportOptions options;
-    options.shape = shape;
-    ImportReport report;
-    return importImages(name, options, &report);
 }
 
 }  // namespace le

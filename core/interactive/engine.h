@@ -79,11 +79,6 @@ private:
     ModelInfo m_info;
 };
 
-// Loads the dataset a checkpoint was trained on ("fashion-mnist", "faces", "faces64", a path).
-// Only a token train split is loaded unless `withTrain`; `shape` applies to image folders.
-Dataset loadDatasetByName(const QString& name, bool withTrain, int64_t limitTrain = 0,
-                          int64_t limitTest = 0, const ImageShape& shape = ImageShape{3, 32, 32});
-
 }  // namespace le
 
 Q_DECLARE_METATYPE(le::ModelInfo)

@@ -1,4 +1,5 @@
 #include "core/interactive/worker.h"
+#include "core/data/datasets.h"
 
 #include "core/storage/checkpoint.h"
 #include "core/errors.h"

@@ -1,10 +1,12 @@
 #include "core/jobs/code_grid_job.h"
+#include "core/imaging/compose.h"
 
-#include "core/storage/checkpoint.h"
+#include "core/data/datasets.h"
 #include "core/errors.h"
+#include "core/imaging/fit.h"
 #include "core/imaging/image_io.h"
 #include "core/jobs/inversion_job.h"
-#include "core/data/view_data.h"
+#include "core/storage/checkpoint.h"
 #include "models/vqvae.h"
 
 #include <QElapsedTimer>
@@ -32,23 +34,6 @@ torch::Tensor codesTensor(const QVector<int>& codes, int rows, int cols) {
 }
 
 }  // namespace
-
-cv::Vec3b codeColour(int code) {
-    const int hue = int(std::fmod(code * 137.508, 360.0) / 2);  // OpenCV hue is 0..179
-    cv::Mat hsv(1, 1, CV_8UC3, cv::Scalar(hue, 170 + code % 3 * 40, 230 - code % 2 * 50)), rgb;
-    cv::cvtColor(hsv, rgb, cv::COLOR_HSV2RGB);
-    return rgb.at<cv::Vec3b>(0, 0);
-}
-
-cv::Mat colourCodeGrid(const QVector<int>& codes, int rows, int cols, int cellSize) {
-    cv::Mat grid(rows, cols, CV_8UC3);
-    for (int r = 0; r < rows; ++r)
-        for (int c = 0; c < cols; ++c)
-            grid.at<cv::Vec3b>(r, c) = codeColour(codes.value(r * cols + c));
-    cv::Mat scaled;
-    cv::resize(grid, scaled, cv::Size(cols * cellSize, rows * cellSize), 0, 0, cv::INTER_NEAREST);
-    return scaled;
-}
 
 int CodeUsage::deadCodes() const {
     return int(std::count(counts.begin(), counts.end(), qint64{0}));
@@ -228,7 +213,7 @@ void CodeGridJob::decode(const DecodeRequest& request) {
                          ? m_cachedOriginal.clone()
                          : tensorToMat(m_model->decodeCodes(codesTensor(request.codes, rows, cols))
                                            .to(torch::kCPU)[0]);
-        out.difference = InversionJob::errorHeatMap(out.original, out.edited);
+        out.difference = errorHeatMap(out.original, out.edited);
         cv::Mat diff;
         cv::absdiff(out.original, out.edited, diff);
         if (diff.channels() == 3) cv::cvtColor(diff, diff, cv::COLOR_RGB2GRAY);

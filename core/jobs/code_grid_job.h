@@ -26,11 +26,6 @@ namespace le {
 
 class VqVae;
 
-// A colour per code that stays distinct for neighbours (hues spaced by the golden angle), RGB.
-cv::Vec3b codeColour(int code);
-// Row-major codes (rows×cols) as an RGB image of cellSize-pixel cells.
-cv::Mat colourCodeGrid(const QVector<int>& codes, int rows, int cols, int cellSize);
-
 struct CodePalette {
     quint64 model = 0;  // the setModel() serial it answers
     QString checkpoint;

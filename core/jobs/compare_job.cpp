@@ -1,12 +1,13 @@
 #include "core/jobs/compare_job.h"
 
-#include "core/storage/checkpoint.h"
-#include "core/metrics/classification.h"
+#include "core/data/datasets.h"
 #include "core/errors.h"
+#include "core/imaging/fit.h"
 #include "core/imaging/image_io.h"
+#include "core/metrics/classification.h"
 #include "core/metrics/metrics.h"
+#include "core/storage/checkpoint.h"
 #include "core/storage/model_catalog.h"
-#include "core/data/view_data.h"
 
 #include <QElapsedTimer>
 #include <QFileInfo>

@@ -1,11 +1,11 @@
 #include "core/jobs/interpolation_job.h"
 
-#include "core/storage/checkpoint.h"
 #include "core/errors.h"
+#include "core/imaging/fit.h"
 #include "core/imaging/image_io.h"
-#include "core/metrics/metrics.h"
 #include "core/imaging/video.h"
-#include "core/data/view_data.h"
+#include "core/metrics/metrics.h"
+#include "core/storage/checkpoint.h"
 
 #include <QElapsedTimer>
 #include <QFile>
@@ -19,23 +19,6 @@
 namespace le {
 
 namespace {
-
-cv::Mat cellRgb(const cv::Mat& image, int cellSize) {
-    cv::Mat rgb, scaled;
-    if (image.channels() == 1)
-        cv::cvtColor(image, rgb, cv::COLOR_GRAY2RGB);
-    else
-        rgb = image;
-    cv::resize(rgb, scaled, cv::Size(cellSize, cellSize), 0, 0, cv::INTER_NEAREST);
-    return scaled;
-}
-
-std::vector<const std::vector<cv::Mat>*> nonEmpty(const std::vector<std::vector<cv::Mat>>& s) {
-    std::vector<const std::vector<cv::Mat>*> out;
-    for (const auto& strip : s)
-        if (!strip.empty()) out.push_back(&strip);
-    return out;
-}
 
 torch::Tensor slerpOne(const torch::Tensor& a, const torch::Tensor& b, double t) {
     const double na = a.norm().item<double>(), nb = b.norm().item<double>();
@@ -62,52 +45,6 @@ torch::Tensor interpolateLatents(const torch::Tensor& a, const torch::Tensor& b,
         path.push_back(slerp ? slerpOne(fa, fb, t) : fa * (1 - t) + fb * t);
     }
     return torch::stack(path).to(a.scalar_type());
-}
-
-cv::Mat composeStrips(const std::vector<std::vector<cv::Mat>>& strips, int cellSize, int gap) {
-    const auto rows = nonEmpty(strips);
-    if (rows.empty()) return {};
-    size_t columns = 0;
-    for (const auto* r : rows) columns = std::max(columns, r->size());
-    cv::Mat out(gap + int(rows.size()) * (cellSize + gap), gap + int(columns) * (cellSize + gap),
-                CV_8UC3, cv::Scalar::all(255));
-    for (size_t r = 0; r < rows.size(); ++r)
-        for (size_t c = 0; c < rows[r]->size(); ++c)
-            cellRgb((*rows[r])[c], cellSize)
-                .copyTo(out(cv::Rect(gap + int(c) * (cellSize + gap),
-                                     gap + int(r) * (cellSize + gap), cellSize, cellSize)));
-    return out;
-}
-
-cv::Mat composeFrame(const std::vector<std::vector<cv::Mat>>& strips, int index, int cellSize,
-                     int gap) {
-    const auto rows = nonEmpty(strips);
-    if (rows.empty()) return {};
-    cv::Mat out(gap + int(rows.size()) * (cellSize + gap), cellSize + 2 * gap, CV_8UC3,
-                cv::Scalar::all(255));
-    for (size_t r = 0; r < rows.size(); ++r) {
-        const auto& strip = *rows[r];
-        const cv::Mat& frame = strip[std::clamp<size_t>(size_t(index), 0, strip.size() - 1)];
-        cellRgb(frame, cellSize)
-            .copyTo(out(cv::Rect(gap, gap + int(r) * (cellSize + gap), cellSize, cellSize)));
-    }
-    return out;
-}
-
-void writeInterpolationVideo(const QString& path, const std::vector<std::vector<cv::Mat>>& strips,
-                             double fps, int cellSize) {
-    const QString name = QFileInfo(path).fileName();
-    const auto rows = nonEmpty(strips);
-    if (rows.empty())
-        throw DataError(
-            QStringLiteral("%1: nothing to write: no strip has frames").arg(name).toStdString());
-    int frames = 0;
-    for (const auto* r : rows) frames = std::max(frames, int(r->size()));
-    // Forward, then back: the clip loops without a jump.
-    std::vector<cv::Mat> clip;
-    for (int i = 0; i < frames; ++i) clip.push_back(composeFrame(strips, i, cellSize, 2));
-    for (int i = frames - 2; i > 0; --i) clip.push_back(clip[size_t(i)]);
-    writeVideo(path, clip, fps);
 }
 
 InterpolationJob::InterpolationJob(QObject* parent) : QThread(parent) {

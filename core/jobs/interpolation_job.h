@@ -4,7 +4,6 @@
 // them (its encoder, Glow's exact flow, the VQ-VAE's continuous embedding space, a GAN's trained
 // encoder or inversion by optimisation), a path of frames by lerp or slerp, decoded. Runs in its
 // own thread and hands back one strip of 8-bit frames per model; cancel() stops it between steps.
-// The strip and video writers used by the export buttons live here too (OpenCV, no Gui).
 
 #include "models/generative_model.h"
 
@@ -46,17 +45,6 @@ struct InterpolationStrip {
 // nearly parallel).
 torch::Tensor interpolateLatents(const torch::Tensor& a, const torch::Tensor& b, int frames,
                                  bool slerp);
-
-// The strips stacked as rows, frames side by side, every cell resized (nearest) to cellSize
-// and converted to RGB, with a gap of `gap` pixels. Empty strips are skipped.
-cv::Mat composeStrips(const std::vector<std::vector<cv::Mat>>& strips, int cellSize, int gap = 2);
-// One video frame: frame `index` of every strip, stacked vertically, each cellSize square.
-cv::Mat composeFrame(const std::vector<std::vector<cv::Mat>>& strips, int index, int cellSize,
-                     int gap = 2);
-// An MP4 (OpenCV's 'mp4v' encoder) that plays the strips forward then back. Throws DataError
-// naming the file when OpenCV cannot open a writer for it or nothing was written.
-void writeInterpolationVideo(const QString& path, const std::vector<std::vector<cv::Mat>>& strips,
-                             double fps, int cellSize);
 
 class InterpolationJob final : public QThread {
     Q_OBJECT

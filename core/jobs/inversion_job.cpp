@@ -1,11 +1,12 @@
 #include "core/jobs/inversion_job.h"
+#include "core/imaging/compose.h"
 
-#include "core/storage/checkpoint.h"
-#include "core/jobs/code_grid_job.h"
 #include "core/errors.h"
+#include "core/imaging/fit.h"
 #include "core/imaging/image_io.h"
+#include "core/jobs/code_grid_job.h"
 #include "core/metrics/metrics.h"
-#include "core/data/view_data.h"
+#include "core/storage/checkpoint.h"
 #include "models/vqvae.h"
 
 #include <QElapsedTimer>
@@ -62,19 +63,6 @@ QString InversionJob::methodFor(const Capabilities& capabilities, const QString&
     if (capabilities.inversionByOptimisation) return QStringLiteral("optimisation");
     if (capabilities.encode && capabilities.decode) return QStringLiteral("encoder");
     return {};
-}
-
-cv::Mat InversionJob::errorHeatMap(const cv::Mat& a, const cv::Mat& b) {
-    cv::Mat diff;
-    cv::absdiff(a, b, diff);
-    if (diff.channels() == 3) cv::cvtColor(diff, diff, cv::COLOR_RGB2GRAY);
-    // Stretch: an error of a quarter of the range is already full heat.
-    cv::Mat stretched;
-    diff.convertTo(stretched, CV_8U, 4.0);
-    cv::Mat bgr, rgb;
-    cv::applyColorMap(stretched, bgr, cv::COLORMAP_INFERNO);
-    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-    return rgb;
 }
 
 void InversionJob::run() {

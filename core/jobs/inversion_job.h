@@ -70,8 +70,6 @@ public:
 
     // Which route a family's capabilities give ("" when none): for the GUI's labels.
     static QString methodFor(const Capabilities& capabilities, const QString& family);
-    // The per-pixel absolute error of two 8-bit images as an RGB heat map.
-    static cv::Mat errorHeatMap(const cv::Mat& a, const cv::Mat& b);
 
 signals:
     void progress(quint64 generation, int modelIndex, qint64 step, qint64 total, double bestError);

@@ -1,8 +1,8 @@
 #include "core/jobs/temperature_grid_job.h"
 
-#include "core/storage/checkpoint.h"
 #include "core/errors.h"
 #include "core/imaging/image_io.h"
+#include "core/storage/checkpoint.h"
 #include "core/storage/model_catalog.h"
 #include "models/pixelcnn.h"
 #include "models/vqvae.h"

@@ -3,9 +3,9 @@
 // Training for the GUI: one run of core/trainer.h in its own thread, in a folder of its own
 // (run.json with the spec and status, the trainer's metrics.jsonl and snapshots/, model.lec), with
 // pause, resume and stop, throttled progress carrying the loss points since the last report, and
-// sample snapshots. Runs on disk are read back after a restart (readRun / listRuns).
+// sample snapshots. Runs on disk are read back by run_record.h.
 
-#include "models/generative_model.h"
+#include "core/training/run_record.h"
 
 #include <QMetaType>
 #include <QString>
@@ -20,49 +20,6 @@
 namespace le {
 
 class Trainer;
-
-struct TrainingSpec {
-    QString family = QStringLiteral("vae");
-    QString dataset = QStringLiteral("fashion-mnist");  // a name or an image folder
-    qint64 latent = 16;                                 // VAE and DCGAN only
-    qint64 steps = 2000;
-    qint64 batch = 64;
-    double learningRate = 0;  // 0: the family's default
-    quint64 seed = 1;
-    QString device = QStringLiteral("auto");
-    QString options;  // further config, "key=value key=value" (hidden=32 beta=2)
-
-    // The model config: family defaults, the latent where the family has one, the options.
-    // DataError for an option that is not key=value.
-    ModelConfig config(const ImageShape& shape) const;
-    QString title() const;  // "VAE · fashion-mnist · 2000 steps"
-};
-
-struct LossPoint {
-    qint64 step = 0;
-    double seconds = 0;
-    double loss = 0;
-};
-
-// A run as kept on disk.
-struct RunRecord {
-    QString dir;
-    QString name;    // the folder's name
-    QString status;  // "running", "finished", "cancelled", "diverged", "failed", "interrupted"
-    QString message;
-    TrainingSpec spec;
-    qint64 stepsDone = 0;
-    QVector<LossPoint> losses;
-    QString checkpointPath;  // model.lec when it exists, else empty
-    QString snapshotPath;    // the newest snapshot, else empty
-};
-
-// Reads run.json and metrics.jsonl of one run folder; DataError naming the folder if run.json is
-// missing or malformed. A run that says "running" but is not (the app was closed) reads as
-// "interrupted".
-RunRecord readRun(const QString& dir);
-// Every readable run under `runsDir`, oldest first; unreadable folders are skipped.
-QVector<RunRecord> listRuns(const QString& runsDir);
 
 class TrainingJob final : public QThread {
     Q_OBJECT
@@ -105,5 +62,3 @@ private:
 };
 
 }  // namespace le
-
-Q_DECLARE_METATYPE(le::LossPoint)

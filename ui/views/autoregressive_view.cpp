@@ -5,9 +5,11 @@
 #include "core/autoregressive/entropy_grid.h"
 #include "ui/widgets/entropy_map_view.h"
 #include "core/imaging/image_io.h"
+#include "core/data/image_import.h"
 #include "ui/widgets/image_view.h"
 #include "ui/qt_image.h"
-#include "core/data/view_data.h"
+#include "core/data/datasets.h"
+#include "core/imaging/fit.h"
 #include "ui/workspace_state.h"
 
 #include <QAction>

@@ -1,4 +1,5 @@
 #include "ui/widgets/code_grid_editor.h"
+#include "core/imaging/compose.h"
 
 #include "ui/widgets/code_grid_widget.h"
 #include "ui/widgets/image_view.h"

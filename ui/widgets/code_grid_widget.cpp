@@ -1,4 +1,5 @@
 #include "ui/widgets/code_grid_widget.h"
+#include "core/imaging/compose.h"
 
 #include "core/jobs/code_grid_job.h"
 

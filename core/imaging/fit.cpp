@@ -1,6 +1,5 @@
-#include "core/data/view_data.h"
+#include "core/imaging/fit.h"
 
-#include "core/interactive/engine.h"
 #include "core/imaging/image_io.h"
 
 namespace le {
@@ -31,31 +30,6 @@ torch::Tensor matForModel(const cv::Mat& image, const ImageShape& shape) {
 
 cv::Mat fitMatToShape(const cv::Mat& image, const ImageShape& shape) {
     return tensorToMat(matForModel(image, shape)[0]);
-}
-
-DatasetCache& DatasetCache::instance() {
-    static DatasetCache cache;
-    return cache;
-}
-
-const Dataset& DatasetCache::get(const QString& name) {
-    QMutexLocker lock(&m_mutex);
-    auto found = m_sets.find(name);
-    if (found == m_sets.end())
-        found = m_sets.emplace(name, loadDatasetByName(name, /*withTrain=*/false, 0, 2000)).first;
-    return found->second;  // std::map nodes never move
-}
-
-cv::Mat DatasetCache::item(const QString& name, int index) {
-    const Dataset& data = get(name);
-    const int64_t n = data.test.size();
-    if (n == 0) return {};
-    const int64_t i = ((index % n) + n) % n;
-    return tensorToMat(data.test.images[i]);
-}
-
-int DatasetCache::size(const QString& name) {
-    return int(get(name).test.size());
 }
 
 }  // namespace le
