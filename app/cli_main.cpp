@@ -1,19 +1,23 @@
 // latent-explorer-cli: the same core as the GUI, headless.
 // Exit codes: 0 success, 2 bad usage, 3 bad input data or files, 1 anything unexpected.
 
-#include "core/storage/checkpoint.h"
 #include "core/data/datasets.h"
-#include "core/metrics/classification.h"
-#include "models/dcgan.h"
-#include "core/interactive/engine.h"
-#include "core/errors.h"
 #include "core/data/faces.h"
 #include "core/data/fashion_mnist.h"
-#include "core/imaging/image_io.h"
 #include "core/data/image_import.h"
+#include "core/errors.h"
+#include "core/imaging/image_io.h"
+#include "core/interactive/engine.h"
+#include "core/latent/interpolation.h"
+#include "core/latent/inversion.h"
+#include "core/latent/sample_quality.h"
+#include "core/latent/sampling.h"
+#include "core/metrics/classification.h"
 #include "core/metrics/metrics.h"
+#include "core/storage/checkpoint.h"
 #include "core/threads.h"
 #include "core/training/trainer.h"
+#include "models/dcgan.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -57,12 +61,13 @@ const char* const kUsage =
     "  train-classifier --dataset D --steps N --out FILE [--seed S] [--batch B] [--lr LR]\n"
     "  train-encoder --checkpoint CKPT --steps N [--out CKPT2] [--batch B] [--seed S]   (dcgan)\n"
     "  eval --checkpoint CKPT [--split test|train] [--images N] [--samples N] [--seed S]\n"
-    "        [--classifier FILE] [--dataset D] [--temperature T]\n"
+    "        [--classifier FILE] [--dataset D] [--temperature T] [--held-out N]\n"
     "  sample --checkpoint CKPT --count N --out PNG [--temperature T] [--seed S]\n"
     "  encode --checkpoint CKPT --image FILE\n"
     "  invert --checkpoint CKPT --image FILE --out PNG [--steps N] [--starts S] [--seed S]\n"
     "  decode --checkpoint CKPT --latent v1,v2,... --out PNG\n"
     "  interpolate --checkpoint CKPT --from A --to B --frames N --out PNG [--slerp]\n"
+    "        [--steps N] [--starts S] [--seed S]   (a GAN reaches its endpoints by inversion)\n"
     "  info --checkpoint CKPT\n"
     "\n"
     "Datasets: fashion-mnist, faces (32x32 RGB), faces64 (64x64 RGB), or a folder/file of images.\n"
@@ -384,20 +389,6 @@ LoadedCheckpoint loadFor(const Args& args) {
     return loadCheckpoint(args.required("checkpoint"), args.device());
 }
 
-// n images from model.sample() in batches (some families sample slowly, and memory stays flat);
-// each batch has its own seed, derived from `seed`.
-torch::Tensor sampleInBatches(GenerativeModel& model, qint64 n, double temperature, quint64 seed,
-                              qint64 batch = 100) {
-    torch::NoGradGuard noGrad;
-    std::vector<torch::Tensor> parts;
-    for (qint64 i = 0; i < n; i += batch) {
-        const quint64 batchSeed = seed + quint64(i / batch) * 0x9E3779B97F4A7C15ull;
-        parts.push_back(
-            model.sample(std::min(batch, n - i), temperature, batchSeed).to(torch::kCPU));
-    }
-    return torch::cat(parts);
-}
-
 torch::Tensor reconstructInBatches(GenerativeModel& model, const torch::Tensor& images,
                                    qint64 batch = 100) {
     torch::NoGradGuard noGrad;
@@ -431,41 +422,9 @@ void requireModelShape(const ImageSet& set, const QString& dataset,
 }
 
 const char* const kClassifierFdNote =
-    "classifier_fd: Fréchet distance in the features of the project's own classifier, not FID; "
-    "classifier_fd_floor: the same between two sets of held-out images of the same size";
-
-// Adds classifier_fd between samples and held-out images and, where the split has as many again,
-// classifier_fd_floor between those and the next ones: what a perfect model would score at this
-// sample count. Returns what the report says about the classifier.
-QJsonObject addClassifierFd(Metrics& metrics, const Args& args, const QString& dataset,
-                            const GenerativeModel& model, const torch::Tensor& samples,
-                            const ImageSet& set) {
-    const qint64 count = samples.size(0);
-    const QString path =
-        args.has("classifier") ? args.text("classifier") : shippedClassifierPath(dataset);
-    if (count < 2) return QJsonObject{{"skipped", QStringLiteral("fewer than 2 samples")}};
-    if (path.isEmpty())
-        return QJsonObject{{"skipped", QStringLiteral("no shipped classifier for dataset %1; pass "
-                                                      "--classifier FILE")
-                                           .arg(dataset)}};
-    LoadedClassifier judge = loadClassifierCheckpoint(path, args.device());
-    if (judge.classifier->imageShape() != model.imageShape())
-        throw DataError(QStringLiteral("%1: the classifier takes %2 images, the model makes %3")
-                            .arg(QFileInfo(path).fileName(),
-                                 QString::fromStdString(judge.classifier->imageShape().toString()),
-                                 QString::fromStdString(model.imageShape().toString()))
-                            .toStdString());
-    const torch::Tensor real = set.images.slice(0, 0, count);
-    metrics["classifier_fd"] = classifierFrechetDistance(*judge.classifier, samples, real);
-    if (set.size() >= 2 * count)
-        metrics["classifier_fd_floor"] = classifierFrechetDistance(
-            *judge.classifier, set.images.slice(0, count, 2 * count), real);
-    return QJsonObject{{"path", path},
-                       {"dataset", judge.header.dataset},
-                       {"test_accuracy", judge.header.metrics.value("accuracy")},
-                       {"samples", count},
-                       {"note", kClassifierFdNote}};
-}
+    "classifier_fd: Fréchet distance in the features of the project's own classifier, not FID, "
+    "between the samples and held-out test images; classifier_fd_floor: the same for as many "
+    "real test images";
 
 double temperatureArg(const Args& args) {
     const double t = args.number("temperature", 1.0);
@@ -474,13 +433,15 @@ double temperatureArg(const Args& args) {
 }
 
 int cmdEval(const QStringList& arguments) {
-    Args args(arguments,
-              {opt("checkpoint", "Checkpoint.", "file"), opt("split", "test or train.", "split"),
-               opt("images", "Images to evaluate.", "n"), opt("seed", "Sample seed.", "s"),
-               opt("samples", "Samples for sharpness and classifier_fd.", "n"),
-               opt("classifier", "Classifier checkpoint for classifier_fd.", "file"),
-               opt("temperature", "Sampling temperature (default: the family's own).", "t"),
-               opt("dataset", "Evaluate on this dataset instead of the model's own.", "name")});
+    Args args(
+        arguments,
+        {opt("checkpoint", "Checkpoint.", "file"), opt("split", "test or train.", "split"),
+         opt("images", "Images to evaluate.", "n"), opt("seed", "Sample seed.", "s"),
+         opt("samples", "Samples for sharpness and classifier_fd.", "n"),
+         opt("classifier", "Classifier checkpoint for classifier_fd.", "file"),
+         opt("temperature", "Sampling temperature (default: the family's own).", "t"),
+         opt("dataset", "Evaluate on this dataset instead of the model's own.", "name"),
+         opt("held-out", "Test images after the samples' real ones for classifier_fd.", "n")});
     const QString split = args.has("split") ? args.text("split") : QStringLiteral("test");
     if (split != "test" && split != "train") throw UsageError("--split must be test or train");
     const qint64 images = args.integer("images", 2000, 1, 1000000);
@@ -488,7 +449,8 @@ int cmdEval(const QStringList& arguments) {
     const quint64 seed = quint64(args.integer("seed", 1, 0, 1LL << 62));
     LoadedCheckpoint loaded = loadFor(args);
     const QString datasetName = args.has("dataset") ? args.text("dataset") : loaded.header.dataset;
-    const qint64 limit = std::max(images, 2 * samplesWanted);  // 2x: classifier_fd_floor
+    const qint64 heldOut = args.integer("held-out", 1000, 2, 100000);
+    const qint64 limit = std::max(images, samplesWanted + heldOut);
     const Dataset data =
         loadDatasetByName(datasetName, split == "train", limit, limit, loaded.header.shape);
     const ImageSet& set = split == "train" ? data.train : data.test;
@@ -498,33 +460,49 @@ int cmdEval(const QStringList& arguments) {
         args.has("temperature") ? temperatureArg(args) : model.defaultTemperature();
     Metrics metrics = evaluateModel(model, set, images);
 
+    // The samples are drawn and measured as the Compare view draws and measures them.
     const qint64 count = std::min<qint64>(samplesWanted, set.size());
-    const torch::Tensor real = set.images.slice(0, 0, count);
-    const double dataSharpness = meanSharpness(real);
-    metrics["data_sharpness"] = dataSharpness;
+    const SampleReference reference = makeSampleReference(
+        set, datasetName, count, heldOut,
+        args.has("classifier") ? args.text("classifier") : QString(), args.device());
+    // A classifier asked for by name must work; the shipped one may be missing.
+    if (args.has("classifier") && !reference.classifier)
+        throw DataError(reference.note.toStdString());
+    const torch::Tensor& real = reference.real;
+    metrics["data_sharpness"] = reference.sharpness;
     QJsonObject classifier{
         {"skipped", QStringLiteral("a %1 model cannot sample").arg(loaded.header.family)}};
     if (model.capabilities().sample) {
-        // Judged as shown: clamped to [-1, 1] like every 8-bit view of them.
-        const torch::Tensor samples = sampleInBatches(model, count, temperature, seed).clamp(-1, 1);
-        const qint64 broken = nonFiniteImages(samples);
-        metrics["sample_sharpness"] = meanSharpness(samples);
-        metrics["sample_sharpness_rel"] =
-            metrics["sample_sharpness"] / std::max(1e-12, dataSharpness);
-        if (broken > 0) {
-            metrics["nonfinite_samples"] = double(broken);
-            classifier = QJsonObject{
-                {"skipped",
-                 QStringLiteral("%1 of %2 samples have non-finite pixels").arg(broken).arg(count)}};
+        const SampleQuality q =
+            measureSamples(sampleInChunks(model, count, temperature, seed), reference);
+        metrics["sample_sharpness"] = q.sharpness;
+        metrics["sample_sharpness_rel"] = q.sharpnessRatio;
+        metrics["sample_high_frequency_rel"] = q.highFrequencyRatio;
+        if (q.nonFinite > 0) {
+            metrics["nonfinite_samples"] = double(q.nonFinite);
+            classifier =
+                QJsonObject{{"skipped", QStringLiteral("%1 of %2 samples have non-finite pixels")
+                                            .arg(q.nonFinite)
+                                            .arg(count)}};
+        } else if (!reference.classifier) {
+            classifier = QJsonObject{{"skipped", reference.note}};
         } else {
-            classifier = addClassifierFd(metrics, args, datasetName, model, samples, set);
+            metrics["classifier_fd"] = q.classifierFd;
+            metrics["classifier_fd_floor"] = reference.fdFloor;
+            classifier = QJsonObject{
+                {"path", reference.classifierPath},
+                {"dataset", reference.classifier->header.dataset},
+                {"test_accuracy", reference.classifier->header.metrics.value("accuracy")},
+                {"samples", count},
+                {"held_out", qint64(reference.heldOut)},
+                {"note", kClassifierFdNote}};
         }
     }
     if (model.capabilities().encode && model.capabilities().decode) {
         const torch::Tensor recon = reconstructInBatches(model, real);
         metrics["recon_sharpness"] = meanSharpness(recon);
         metrics["recon_sharpness_rel"] =
-            metrics["recon_sharpness"] / std::max(1e-12, dataSharpness);
+            metrics["recon_sharpness"] / std::max(1e-12, reference.sharpness);
         if (!metrics.count("recon_mse")) metrics["recon_mse"] = reconstructionMse(real, recon);
     }
     QJsonObject json{{"checkpoint", args.text("checkpoint")},
@@ -566,9 +544,9 @@ int cmdSample(const QStringList& arguments) {
     requireCapability(loaded.model->capabilities().sample, loaded, "sample");
     const double temperature =
         args.has("temperature") ? temperatureArg(args) : loaded.model->defaultTemperature();
-    torch::NoGradGuard noGrad;
-    const torch::Tensor images =
-        loaded.model->sample(count, temperature, quint64(args.integer("seed", 1, 0, 1LL << 62)));
+    // In the chunks every view draws, so the same seed gives the Compare view's images.
+    const torch::Tensor images = sampleInChunks(*loaded.model, count, temperature,
+                                                quint64(args.integer("seed", 1, 0, 1LL << 62)));
     const int columns = int(args.integer("columns", std::ceil(std::sqrt(double(count))), 1, 4096));
     writeImage(out, tileImages(images.to(torch::kCPU), columns));
     if (args.json())
@@ -699,37 +677,19 @@ int cmdTrainEncoder(const QStringList& arguments) {
     return kExitOk;
 }
 
-struct Inversion {
-    torch::Tensor image;  // 1×C×H×W on the CPU
-    QString method;
-    qint64 steps = 0;   // optimiser steps (every start runs in the same batch)
-    qint64 starts = 0;  // random starts, besides any encoder start
-};
+InversionSettings inversionSettings(const Args& args) {
+    InversionSettings settings;
+    settings.steps = args.integer("steps", settings.steps, 1, 100000);
+    settings.starts = args.integer("starts", settings.starts, 1, 256);
+    settings.seed = quint64(args.integer("seed", 1, 0, std::numeric_limits<qint64>::max()));
+    return settings;
+}
 
-// The family's own route: optimisation where the model offers it (a GAN; its encoder's guess is
-// one of the starts once trained), else its encoder and decoder.
-Inversion invertImage(GenerativeModel& model, const torch::Tensor& target, const Args& args) {
-    const Capabilities caps = model.capabilities();
-    if (caps.inversionByOptimisation) {
-        InversionOptions options;
-        options.steps = args.integer("steps", options.steps, 1, 100000);
-        options.starts = args.integer("starts", options.starts, 1, 256);
-        options.seed = quint64(args.integer("seed", 1, 0, std::numeric_limits<qint64>::max()));
-        const InversionResult r = model.invert(target.to(model.device()), options, {});
-        return {r.image.detach().to(torch::kCPU),
-                caps.encode ? QStringLiteral("optimisation (with an encoder start)")
-                            : QStringLiteral("optimisation"),
-                r.steps, options.starts};
-    }
-    if (caps.encode && caps.decode) {
-        torch::NoGradGuard noGrad;
-        return {model.decode(model.encode(target.to(model.device()))).to(torch::kCPU),
-                QStringLiteral("encode-decode"), 0, 0};
-    }
-    throw DataError(QStringLiteral("a %1 model cannot invert images: it neither optimises a latent "
-                                   "nor encodes and decodes")
-                        .arg(QString::fromStdString(model.family()))
-                        .toStdString());
+// The route's name, and whether a GAN's trained encoder gave one of its starts.
+QString methodName(LatentRoute route, const GenerativeModel& model) {
+    const bool encoderStart = route == LatentRoute::Optimisation && model.capabilities().encode;
+    return routeName(route) +
+           (encoderStart ? QStringLiteral(" (with an encoder start)") : QString());
 }
 
 int cmdInvert(const QStringList& arguments) {
@@ -747,65 +707,68 @@ int cmdInvert(const QStringList& arguments) {
     const torch::Tensor target = prepareImage(readImageFile(imagePath), import);
     QElapsedTimer timer;
     timer.start();
-    const Inversion inversion = invertImage(model, target, args);
+    const InversionSettings settings = inversionSettings(args);
+    if (inversionRoute(model.capabilities()) == LatentRoute::None)
+        throw DataError(QStringLiteral("a %1 model cannot invert images: it neither optimises a "
+                                       "latent nor encodes and decodes")
+                            .arg(loaded.header.family)
+                            .toStdString());
+    const LatentInversion inversion = invertImage(model, target, settings);
+    const QString method = methodName(inversion.route, model);
     const double wallS = timer.nsecsElapsed() / 1e9;
-    const double error = reconstructionMse(target, inversion.image);
-    writeImage(out, tileImages(torch::cat({target, inversion.image}), 2));
+    const double error = reconstructionMse(target, inversion.reconstruction);
+    writeImage(out, tileImages(torch::cat({target, inversion.reconstruction}), 2));
 
     const QJsonObject json{
         {"image", imagePath},
         {"out", out},
         {"family", loaded.header.family},
-        {"method", inversion.method},
+        {"method", method},
         {"error", error},
         {"latent_dim", qint64(model.latentDim())},
-        {"steps", inversion.steps},
-        {"starts", inversion.starts},
+        {"steps", qint64(inversion.steps)},
+        {"starts",
+         inversion.route == LatentRoute::Optimisation ? qint64(settings.starts) : qint64(0)},
         {"wall_s", wallS},
     };
     if (args.json()) {
         printJson(json);
     } else {
-        std::cout << "inverted by " << inversion.method.toStdString() << ": MSE " << error
+        std::cout << "inverted by " << method.toStdString() << ": MSE " << error
                   << " on [-1, 1], latent " << model.latentDim() << ", " << inversion.steps
                   << " steps, " << wallS << " s\nwrote " << out.toStdString() << "\n";
     }
     return kExitOk;
 }
 
-// Spherical interpolation, falling back to linear when the endpoints are nearly parallel.
-torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t) {
-    const double cosOmega = (a.dot(b) / (a.norm() * b.norm() + 1e-12)).item<double>();
-    const double omega = std::acos(std::clamp(cosOmega, -1.0, 1.0));
-    if (std::abs(std::sin(omega)) < 1e-6) return a * (1 - t) + b * t;
-    return (a * std::sin((1 - t) * omega) + b * std::sin(t * omega)) / std::sin(omega);
-}
-
 int cmdInterpolate(const QStringList& arguments) {
     Args args(arguments,
               {opt("checkpoint", "Checkpoint.", "file"), opt("from", "Image A.", "file"),
                opt("to", "Image B.", "file"), opt("frames", "Frame count.", "n"),
-               opt("out", "PNG strip.", "file"), opt("slerp", "Spherical interpolation.")});
+               opt("out", "PNG strip.", "file"), opt("slerp", "Spherical interpolation."),
+               opt("steps", "A GAN's optimiser steps per start, per endpoint.", "n"),
+               opt("starts", "A GAN's random starts.", "n"), opt("seed", "Seed.", "s")});
     const QString from = args.required("from");
     const QString to = args.required("to");
     const QString out = args.required("out");
     const qint64 frames = args.integer("frames", 8, 2, 1000);
     LoadedCheckpoint loaded = loadFor(args);
-    requireCapability(loaded.model->capabilities().encode && loaded.model->capabilities().decode,
-                      loaded, "interpolate between images");
-    const torch::Tensor a = encodeFile(loaded, from)[0];
-    const torch::Tensor b = encodeFile(loaded, to)[0];
-    std::vector<torch::Tensor> path;
-    for (qint64 i = 0; i < frames; ++i) {
-        const double t = double(i) / double(frames - 1);
-        path.push_back(args.has("slerp") ? slerp(a, b, t) : a * (1 - t) + b * t);
-    }
-    torch::NoGradGuard noGrad;
-    const torch::Tensor images =
-        loaded.model->decode(torch::stack(path).to(loaded.model->device()));
+    GenerativeModel& model = *loaded.model;
+    requireCapability(interpolationRoute(model.capabilities()) != LatentRoute::None, loaded,
+                      "interpolate between images");
+    ImportOptions import;
+    import.shape = model.imageShape();
+    // The Interpolation view's path: the same route, latents and one decode per frame.
+    const LatentInterpolation path = interpolateImages(
+        model, prepareImage(readImageFile(from), import), prepareImage(readImageFile(to), import),
+        int(frames), args.has("slerp"), inversionSettings(args));
+    const torch::Tensor images = torch::cat(path.frames);
     writeImage(out, tileImages(images.to(torch::kCPU), int(frames)));
     if (args.json())
-        printJson(QJsonObject{{"out", out}, {"frames", frames}});
+        printJson(QJsonObject{{"out", out},
+                              {"frames", frames},
+                              {"method", interpolationRouteName(path.route)},
+                              {"endpoint_mse", path.endpointMse}});
     else
         std::cout << "wrote " << frames << " frames to " << out.toStdString() << "\n";
     return kExitOk;

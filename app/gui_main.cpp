@@ -1,20 +1,21 @@
 // latent-explorer: the GUI. Options mirror the CLI's where they overlap (--device, --data-dir);
 // --screenshot renders the window once the first image is shown, for docs and smoke tests.
 
+#include "core/threads.h"
+#include "ui/main_window.h"
 #include "ui/views/autoregressive_view.h"
-#include "ui/widgets/code_grid_editor.h"
 #include "ui/views/compare_view.h"
 #include "ui/views/interpolation_view.h"
 #include "ui/views/inversion_view.h"
 #include "ui/views/latent_map_view.h"
-#include "ui/main_window.h"
 #include "ui/views/temperature_view.h"
-#include "core/threads.h"
+#include "ui/widgets/code_grid_editor.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QFileInfo>
+#include <QIcon>
 #include <QPixmap>
 #include <QPushButton>
 #include <QRegularExpression>
@@ -59,6 +60,12 @@ int main(int argc, char** argv) {
 #ifdef LE_VERSION
     QApplication::setApplicationVersion(QStringLiteral(LE_VERSION));
 #endif
+    // The desktop entry and the icon set of resources/ (the icons compiled in).
+    QApplication::setDesktopFileName(QStringLiteral("latent-explorer"));
+    QIcon icon;
+    for (int size : {16, 32, 48, 64, 128, 256})
+        icon.addFile(QStringLiteral(":/icons/latent-explorer-%1.png").arg(size), QSize(size, size));
+    QApplication::setWindowIcon(icon);
     le::configureThreads();
 
     QCommandLineParser parser;

@@ -463,9 +463,16 @@ InversionResult Dcgan::invert(const torch::Tensor& target, const InversionOption
 }
 
 void registerDcgan(ModelRegistry& registry) {
-    registry.add("dcgan", [](const ModelConfig& config) -> std::unique_ptr<GenerativeModel> {
-        return std::make_unique<Dcgan>(DcganOptions::fromConfig(config));
-    });
+    FamilyInfo info;
+    info.title = "DCGAN";
+    info.kind = ModelKind::Adversarial;
+    info.temperatureMeaning =
+        "z = T\u00b7\u03b5: truncation \u03c8 = T, latents pulled toward the mean";
+    info.latentSize = true;
+    registry.add("dcgan", std::move(info),
+                 [](const ModelConfig& config) -> std::unique_ptr<GenerativeModel> {
+                     return std::make_unique<Dcgan>(DcganOptions::fromConfig(config));
+                 });
 }
 
 }  // namespace le

@@ -100,7 +100,8 @@ public:
     Metrics trainStep(const torch::Tensor& batch) override;
     Metrics evaluate(const torch::Tensor& batch) override;
     // One step of the encoder on batchSize fresh generated pairs; the generator is not changed.
-    Metrics trainEncoderStep(int64_t batchSize);
+    bool hasEncoderTraining() const override { return true; }
+    Metrics trainEncoderStep(int64_t batchSize) override;
     bool encoderTrained() const;
 
     // Adam on z from options.starts seeded random starts (plus the encoder's guess when asked

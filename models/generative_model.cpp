@@ -88,6 +88,10 @@ std::unique_ptr<AutoregressiveSampler> GenerativeModel::sampler(const SamplerOpt
     throw ModelError(family() + " is not autoregressive");
 }
 
+Metrics GenerativeModel::trainEncoderStep(int64_t) {
+    throw ModelError(family() + ": has no encoder to train after the model");
+}
+
 void GenerativeModel::checkTemperature(double temperature) const {
     // 0 would collapse every family to a single point (or divide by zero in a softmax).
     if (!(temperature > 0.0 && std::isfinite(temperature)))

@@ -49,6 +49,22 @@ struct Capabilities {
     bool autoregressive = false;           // pixel-by-pixel stepping
     bool codeGrid = false;                 // image -> grid of discrete codes (VQ-VAE)
     bool inversionByOptimisation = false;  // z found by gradient descent (GAN)
+    bool exactEncode = false;              // encode() is decode()'s exact inverse (a flow)
+};
+
+// The lecture's kinds of generative model: what the Compare view's verdict speaks of.
+enum class ModelKind { VariationalAutoencoder, Adversarial, Flow, Autoregressive, Hybrid, Other };
+
+// What the views say about a family, given to the registry with its factory, so that no view
+// or job needs to know a family by name.
+struct FamilyInfo {
+    std::string title;  // "VAE", "PixelCNN": in every view
+    ModelKind kind = ModelKind::Other;
+    // What a sampling temperature T does, one line ("softmax(logits / T) at every pixel").
+    std::string temperatureMeaning;
+    // A likelihoodBound family's bound, as the likelihood meter names it ("ELBO").
+    std::string boundName = "bound";
+    bool latentSize = false;  // takes the "latent" config key (the training form's field)
 };
 
 // Flat string-valued configuration: family-specific keys ("arch", "latent", "beta", ...).
@@ -121,6 +137,7 @@ struct SampleStep {
 struct SamplerOptions {
     double temperature = 1.0;  // > 0; softmax temperature
     uint64_t seed = 1;
+    int64_t batch = 1;      // images stepped side by side (sample() draws its n this way)
     bool cached = true;     // the incremental path; false: one full forward pass per step
     torch::Tensor anchors;  // optional: values to keep (image for PixelCNN, code grid for VQ-VAE)
     torch::Tensor anchorMask;  // optional: bool, same spatial shape, true where anchored
@@ -138,6 +155,26 @@ public:
     virtual torch::Tensor image() const = 0;
     // The raw values so far (pixels 0..255 or code indices), unfilled = -1.
     virtual torch::Tensor values() const = 0;
+    // Steps that fill one row of positions (every channel of a row of pixels, or a row of codes).
+    virtual int64_t stepsPerRow() const = 0;
+    // What one value is, for labels: "value" (an 8-bit level) or "code".
+    virtual std::string valueName() const { return "value"; }
+};
+
+// A model whose latent is a grid of discrete codes (the VQ-VAE), reached through
+// GenerativeModel::codeGrid().
+class CodeGridModel {
+public:
+    virtual ~CodeGridModel() = default;
+    virtual int64_t codeCount() const = 0;  // K
+    virtual int64_t gridHeight() const = 0;
+    virtual int64_t gridWidth() const = 0;
+    // N×C×H×W in [-1, 1] -> N×h×w int64 codes.
+    virtual torch::Tensor encodeCodes(const torch::Tensor& x) = 0;
+    // N×h×w codes -> images; ModelError for codes out of range.
+    virtual torch::Tensor decodeCodes(const torch::Tensor& codes) = 0;
+    // The code an unfilled cell shows (the most used one).
+    virtual int64_t blankCode() const = 0;
 };
 
 class GenerativeModel {
@@ -185,6 +222,12 @@ public:
                                    const InversionProgress& progress);
     // A stepping sampler (capabilities().autoregressive).
     virtual std::unique_ptr<AutoregressiveSampler> sampler(const SamplerOptions& options);
+    // The code grid (capabilities().codeGrid), or null.
+    virtual CodeGridModel* codeGrid() { return nullptr; }
+    // An amortised encoder trained after the model (a GAN's, on its own samples): one step on
+    // batchSize fresh pairs. hasEncoderTraining() says whether the family has one.
+    virtual bool hasEncoderTraining() const { return false; }
+    virtual Metrics trainEncoderStep(int64_t batchSize);
 
     // The module tree holding every parameter and buffer that a checkpoint must keep.
     virtual torch::nn::Module& module() = 0;
@@ -217,21 +260,29 @@ protected:
 
 using ModelFactory = std::function<std::unique_ptr<GenerativeModel>(const ModelConfig&)>;
 
-// Maps family names ("vae", "dcgan", ...) to factories. The config must carry "channels",
-// "height" and "width"; every other key has a family default.
+// Maps family names ("vae", "dcgan", ...) to factories and what the views say about them. The
+// config must carry "channels", "height" and "width"; every other key has a family default.
 class ModelRegistry {
 public:
     static ModelRegistry& instance();
-    void add(const std::string& family, ModelFactory factory);
+    void add(const std::string& family, FamilyInfo info, ModelFactory factory);
     bool has(const std::string& family) const;
+    // In the order they were registered.
     std::vector<std::string> families() const;
+    // ModelError for an unknown family.
+    const FamilyInfo& info(const std::string& family) const;
     // Throws ModelError for an unknown family or a bad config.
     std::unique_ptr<GenerativeModel> create(const std::string& family, const ModelConfig& config,
                                             torch::Device device = torch::kCPU) const;
 
 private:
     ModelRegistry();
-    std::map<std::string, ModelFactory> m_factories;
+    struct Family {
+        FamilyInfo info;
+        ModelFactory factory;
+    };
+    std::map<std::string, Family> m_families;
+    std::vector<std::string> m_order;
 };
 
 // Reads the image shape from a config ("channels", "height", "width").

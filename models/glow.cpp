@@ -362,7 +362,7 @@ void Glow::makeOptimizer() {
 
 Capabilities Glow::capabilities() const {
     Capabilities c;
-    c.encode = c.decode = c.sample = c.exactLikelihood = true;
+    c.encode = c.decode = c.sample = c.exactLikelihood = c.exactEncode = true;
     return c;
 }
 
@@ -507,9 +507,14 @@ Metrics Glow::evaluate(const torch::Tensor& batch) {
 }
 
 void registerGlow(ModelRegistry& registry) {
-    registry.add("glow", [](const ModelConfig& config) -> std::unique_ptr<GenerativeModel> {
-        return std::make_unique<Glow>(GlowOptions::fromConfig(config));
-    });
+    FamilyInfo info;
+    info.title = "Glow";
+    info.kind = ModelKind::Flow;
+    info.temperatureMeaning = "\u03b5 scaled by T at every level, inside each level's prior";
+    registry.add("glow", std::move(info),
+                 [](const ModelConfig& config) -> std::unique_ptr<GenerativeModel> {
+                     return std::make_unique<Glow>(GlowOptions::fromConfig(config));
+                 });
 }
 
 }  // namespace le

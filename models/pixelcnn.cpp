@@ -469,7 +469,7 @@ namespace {
 class PixelCnnSampler final : public AutoregressiveSampler {
 public:
     PixelCnnSampler(PixelCnnNet net, const SamplerOptions& options)
-        : m_stepper(std::move(net), 1, options, "pixelcnn") {}
+        : m_stepper(std::move(net), options.batch, options, "pixelcnn") {}
     int64_t totalSteps() const override { return m_stepper.totalSteps(); }
     int64_t stepsDone() const override { return m_stepper.stepsDone(); }
     SampleStep step() override { return m_stepper.step(); }
@@ -478,6 +478,9 @@ public:
         return torch::where(v < 0, torch::zeros({}, torch::kFloat), PixelCnn::fromValues(v));
     }
     torch::Tensor values() const override { return m_stepper.values().clone(); }
+    int64_t stepsPerRow() const override {
+        return m_stepper.values().size(1) * m_stepper.values().size(3);
+    }
 
 private:
     PixelCnnStepper m_stepper;
@@ -577,9 +580,14 @@ std::unique_ptr<AutoregressiveSampler> PixelCnn::sampler(const SamplerOptions& o
 }
 
 void registerPixelCnn(ModelRegistry& registry) {
-    registry.add("pixelcnn", [](const ModelConfig& config) -> std::unique_ptr<GenerativeModel> {
-        return std::make_unique<PixelCnn>(PixelCnnOptions::fromConfig(config));
-    });
+    FamilyInfo info;
+    info.title = "PixelCNN";
+    info.kind = ModelKind::Autoregressive;
+    info.temperatureMeaning = "softmax(logits / T) at every pixel";
+    registry.add("pixelcnn", std::move(info),
+                 [](const ModelConfig& config) -> std::unique_ptr<GenerativeModel> {
+                     return std::make_unique<PixelCnn>(PixelCnnOptions::fromConfig(config));
+                 });
 }
 
 }  // namespace le

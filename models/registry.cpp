@@ -22,32 +22,37 @@ ModelRegistry& ModelRegistry::instance() {
     return registry;
 }
 
-void ModelRegistry::add(const std::string& family, ModelFactory factory) {
-    m_factories[family] = std::move(factory);
+void ModelRegistry::add(const std::string& family, FamilyInfo info, ModelFactory factory) {
+    if (!m_families.count(family)) m_order.push_back(family);
+    m_families[family] = Family{std::move(info), std::move(factory)};
 }
 
 bool ModelRegistry::has(const std::string& family) const {
-    return m_factories.count(family) != 0;
+    return m_families.count(family) != 0;
 }
 
 std::vector<std::string> ModelRegistry::families() const {
-    std::vector<std::string> names;
-    for (const auto& entry : m_factories) names.push_back(entry.first);
-    return names;
+    return m_order;
+}
+
+const FamilyInfo& ModelRegistry::info(const std::string& family) const {
+    auto it = m_families.find(family);
+    if (it == m_families.end()) throw ModelError("unknown model family '" + family + "'");
+    return it->second.info;
 }
 
 std::unique_ptr<GenerativeModel> ModelRegistry::create(const std::string& family,
                                                        const ModelConfig& config,
                                                        torch::Device device) const {
-    auto it = m_factories.find(family);
-    if (it == m_factories.end()) {
+    auto it = m_families.find(family);
+    if (it == m_families.end()) {
         std::string known;
         for (const auto& name : families()) known += (known.empty() ? "" : ", ") + name;
         throw ModelError("unknown model family '" + family + "' (known: " + known + ")");
     }
     std::unique_ptr<GenerativeModel> model;
     try {
-        model = it->second(config);
+        model = it->second.factory(config);
     } catch (const ModelError& e) {
         // Name the family once, whoever raised the error (a family's own check or ModelConfig).
         const std::string what = e.what();

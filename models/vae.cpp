@@ -305,9 +305,16 @@ Metrics Vae::evaluate(const torch::Tensor& batch) {
 }
 
 void registerVae(ModelRegistry& registry) {
-    registry.add("vae", [](const ModelConfig& config) -> std::unique_ptr<GenerativeModel> {
-        return std::make_unique<Vae>(VaeOptions::fromConfig(config));
-    });
+    FamilyInfo info;
+    info.title = "VAE";
+    info.kind = ModelKind::VariationalAutoencoder;
+    info.temperatureMeaning = "z ~ N(0, T\u00b2\u00b7I): T scales the prior's \u03c3";
+    info.boundName = "ELBO";
+    info.latentSize = true;
+    registry.add("vae", std::move(info),
+                 [](const ModelConfig& config) -> std::unique_ptr<GenerativeModel> {
+                     return std::make_unique<Vae>(VaeOptions::fromConfig(config));
+                 });
 }
 
 }  // namespace le

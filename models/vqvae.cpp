@@ -233,7 +233,7 @@ namespace {
 class VqVaeSampler final : public AutoregressiveSampler {
 public:
     VqVaeSampler(VqVae& model, const SamplerOptions& options)
-        : m_model(model), m_stepper(model.net()->prior, 1, options, "vqvae") {}
+        : m_model(model), m_stepper(model.net()->prior, options.batch, options, "vqvae") {}
     int64_t totalSteps() const override { return m_stepper.totalSteps(); }
     int64_t stepsDone() const override { return m_stepper.stepsDone(); }
     SampleStep step() override { return m_stepper.step(); }
@@ -245,6 +245,8 @@ public:
             torch::where(v < 0, torch::full_like(v, m_model.blankCode()), v));
     }
     torch::Tensor values() const override { return m_stepper.values().clone(); }
+    int64_t stepsPerRow() const override { return m_stepper.values().size(3); }
+    std::string valueName() const override { return "code"; }
 
 private:
     VqVae& m_model;
@@ -447,9 +449,14 @@ Metrics VqVae::evaluate(const torch::Tensor& batch) {
 }
 
 void registerVqVae(ModelRegistry& registry) {
-    registry.add("vqvae", [](const ModelConfig& config) -> std::unique_ptr<GenerativeModel> {
-        return std::make_unique<VqVae>(VqVaeOptions::fromConfig(config));
-    });
+    FamilyInfo info;
+    info.title = "VQ-VAE";
+    info.kind = ModelKind::Hybrid;
+    info.temperatureMeaning = "softmax(logits / T) at every code of the PixelCNN prior";
+    registry.add("vqvae", std::move(info),
+                 [](const ModelConfig& config) -> std::unique_ptr<GenerativeModel> {
+                     return std::make_unique<VqVae>(VqVaeOptions::fromConfig(config));
+                 });
 }
 
 }  // namespace le

@@ -107,7 +107,7 @@ private:
 };
 TORCH_MODULE(VqVaeNet);
 
-class VqVae final : public GenerativeModel {
+class VqVae final : public GenerativeModel, public CodeGridModel {
 public:
     explicit VqVae(const VqVaeOptions& options);
 
@@ -131,11 +131,15 @@ public:
     void setLearningRate(double lr) override;
     void to(torch::Device device) override;
 
-    torch::Tensor encodeCodes(const torch::Tensor& x);      // N×h×w int64
-    torch::Tensor decodeCodes(const torch::Tensor& codes);  // N×h×w -> images
-    torch::Tensor codeUsage() const;                        // K, from training
+    CodeGridModel* codeGrid() override { return this; }
+    int64_t codeCount() const override { return m_options.codes; }
+    int64_t gridHeight() const override { return m_options.gridHeight(); }
+    int64_t gridWidth() const override { return m_options.gridWidth(); }
+    torch::Tensor encodeCodes(const torch::Tensor& x) override;      // N×h×w int64
+    torch::Tensor decodeCodes(const torch::Tensor& codes) override;  // N×h×w -> images
+    torch::Tensor codeUsage() const;                                 // K, from training
     // The code a blank cell shows while the prior has not filled it: the most used one.
-    int64_t blankCode() const;
+    int64_t blankCode() const override;
     bool inPriorPhase() const;
     const VqVaeOptions& options() const { return m_options; }
     VqVaeNet& net() { return m_net; }

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+scripts/build.sh latent-explorer  # the GUI alone: tests, bench and the CLI build with test.sh
 exec build/app/latent-explorer "$@"

@@ -8,6 +8,15 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "core/data/image_import.h"
+#include "core/imaging/image_io.h"
+#include "core/jobs/interpolation_job.h"
+#include "core/latent/sampling.h"
+#include "core/storage/checkpoint.h"
+
+#include <QSignalSpy>
+
+#include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 // Drives the real latent-explorer-cli executable: exit codes, files and JSON.
@@ -210,7 +219,7 @@ private slots:
                      path("inv_vae.png"), "--json"});
         QVERIFY2(r.code == 0, r.err.constData());
         QJsonObject json = QJsonDocument::fromJson(r.out).object();
-        QCOMPARE(json["method"].toString(), QString("encode-decode"));
+        QCOMPARE(json["method"].toString(), QString("encoder"));
         QCOMPARE(json["latent_dim"].toInt(), 4);
         QVERIFY(json["error"].toDouble() >= 0);
         QCOMPARE(cv::imread(path("inv_vae.png").toStdString()).cols, 2 * 28 + 3);
@@ -327,6 +336,57 @@ private slots:
                  path("b.jpg"), "--frames", "5", "--out", path("i.png"), "--slerp"});
         QVERIFY2(r.code == 0, r.err.constData());
         QCOMPARE(cv::imread(path("i.png").toStdString()).cols, 5 * 28 + 6);
+    }
+
+    // The CLI and the views share core/latent: `sample` draws Compare's chunks and
+    // `interpolate` the Interpolation view's frames (other processes may sum floats in another
+    // order, so one 8-bit level is allowed).
+    void cliAndViewsDrawTheSameImages() {
+        Run r = cli({"sample", "--checkpoint", path("vae.lec"), "--count", "40", "--seed", "7",
+                     "--temperature", "0.9", "--out", path("same_s.png")});
+        QVERIFY2(r.code == 0, r.err.constData());
+        le::LoadedCheckpoint vae = le::loadCheckpoint(path("vae.lec"));
+        const cv::Mat expected = le::tileImages(le::sampleInChunks(*vae.model, 40, 0.9, 7), 7);
+        const cv::Mat written = cv::imread(path("same_s.png").toStdString(), cv::IMREAD_UNCHANGED);
+        QCOMPARE(written.cols, expected.cols);
+        QCOMPARE(written.rows, expected.rows);
+        QVERIFY(cv::norm(written, expected, cv::NORM_INF) <= 1.0);
+
+        r = cli({"interpolate", "--checkpoint", path("vae.lec"), "--from", path("a.png"), "--to",
+                 path("b.jpg"), "--frames", "4", "--out", path("same_i.png"), "--slerp", "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        QCOMPARE(QJsonDocument::fromJson(r.out).object()["method"].toString(), QString("encoder"));
+        le::ImportOptions import;
+        import.shape = vae.model->imageShape();
+        le::InterpolationRequest request;
+        request.checkpoints = {path("vae.lec")};
+        request.from =
+            le::tensorToMat(le::prepareImage(le::readImageFile(path("a.png")), import)[0]);
+        request.to = le::tensorToMat(le::prepareImage(le::readImageFile(path("b.jpg")), import)[0]);
+        request.frames = 4;
+        request.slerp = true;
+        le::InterpolationJob job;
+        QSignalSpy strips(&job, &le::InterpolationJob::strip);
+        job.begin(request);
+        QVERIFY(strips.wait(60000));
+        const auto strip = strips.first().at(2).value<le::InterpolationStrip>();
+        QVERIFY2(strip.error.isEmpty(), qPrintable(strip.error));
+        QCOMPARE(int(strip.frames.size()), 4);
+        const cv::Mat cliStrip = cv::imread(path("same_i.png").toStdString(), cv::IMREAD_UNCHANGED);
+        for (int i = 0; i < 4; ++i) {  // tiles of 28 with a 1-pixel gap around each
+            const cv::Mat tile = cliStrip(cv::Rect(1 + i * 29, 1, 28, 28));
+            QVERIFY2(cv::norm(tile, strip.frames[size_t(i)], cv::NORM_INF) <= 1.0,
+                     qPrintable(QString("frame %1").arg(i)));
+        }
+
+        // A GAN interpolates too, its endpoints reached by inversion.
+        r = cli({"interpolate", "--checkpoint", path("dcgan.lec"), "--from", path("a.png"), "--to",
+                 path("b.jpg"), "--frames", "3", "--steps", "4", "--starts", "1", "--out",
+                 path("gan_i.png"), "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject json = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(json["method"].toString(), QString("inversion"));
+        QVERIFY(json["endpoint_mse"].toDouble() > 0);
     }
 
     void infoAndDatasetsAsJson() {

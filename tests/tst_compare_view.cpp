@@ -5,12 +5,12 @@
 // and PNG exports, and a cancel that stops a slow PixelCNN between chunks. The verdict itself is
 // checked on made-up rows.
 
-#include "core/storage/checkpoint.h"
-#include "core/jobs/compare_job.h"
-#include "ui/views/compare_view.h"
 #include "core/data/fashion_mnist.h"
-#include "ui/widgets/image_view.h"
+#include "core/jobs/compare_job.h"
+#include "core/storage/checkpoint.h"
 #include "core/storage/model_catalog.h"
+#include "ui/views/compare_view.h"
+#include "ui/widgets/image_view.h"
 
 #include <QComboBox>
 #include <QFile>
@@ -69,6 +69,7 @@ private slots:
     void verdictReadsTheRatios();
     void everyModelIsMeasuredAgainstTheData();
     void cancelStopsASlowSampler();
+    void aFailingModelSaysWhy();
 
 private:
     QTemporaryDir m_tmp;
@@ -182,6 +183,11 @@ void TestCompareView::everyModelIsMeasuredAgainstTheData() {
         QVERIFY(!std::isnan(row(family).highFrequencyRatio));
         QVERIFY(row(family).msPerSample > 0);
     }
+    // "family default": Glow at the temperature its literature samples at, the rest at 1.
+    QCOMPARE(row("glow").temperature, 0.7);
+    QCOMPARE(row("vae").temperature, 1.0);
+    QVERIFY(
+        view.table()->item(3, CompareView::ModelColumn)->text().contains(QStringLiteral("T 0.70")));
     // Numbers only where the family allows them.
     QVERIFY(!std::isnan(row("vae").reconstructionMse));
     QVERIFY(!std::isnan(row("glow").reconstructionMse));
@@ -205,7 +211,7 @@ void TestCompareView::everyModelIsMeasuredAgainstTheData() {
     QVERIFY(csv.open(QIODevice::ReadOnly));
     const QStringList lines = QString::fromUtf8(csv.readAll()).trimmed().split('\n');
     QCOMPARE(lines.size(), 7);
-    QVERIFY(lines[0].startsWith(QStringLiteral("model,checkpoint,sharpness")));
+    QVERIFY(lines[0].startsWith(QStringLiteral("model,checkpoint,temperature,sharpness")));
     QVERIFY(lines[4].contains(QStringLiteral("c_glow.lec")));  // header, data, then by file
     const QString pngPath = m_tmp.filePath("compare.png");
     QVERIFY2(view.exportFigure(pngPath), qPrintable(view.errorText()));
@@ -234,6 +240,37 @@ void TestCompareView::cancelStopsASlowSampler() {
     QCOMPARE(finished.first().first().toBool(), true);
     QVERIFY(!view.isRunning());
     QVERIFY(view.compareButton()->isEnabled());
+}
+
+// A checkpoint that breaks after it was listed: its row says why, the others are measured.
+void TestCompareView::aFailingModelSaysWhy() {
+    if (!haveFashionMnist()) QSKIP("dataset-fashion-mnist is not installed");
+    const QString broken = m_tmp.filePath("broken_vae.lec");
+    QFile::remove(broken);
+    QVERIFY(QFile::copy(m_catalog[0].path, broken));
+    QVector<le::CatalogEntry> models = {le::catalogEntry(broken), m_catalog[1]};
+    QFile file(broken);
+    QVERIFY(file.open(QIODevice::ReadWrite));
+    QVERIFY(file.resize(file.size() / 2));
+    file.close();
+
+    CompareView view;
+    view.show();
+    view.setCheckpoints(models);
+    view.setClassifierPath(m_classifier);
+    view.countSpin()->setValue(4);
+    QSignalSpy finished(&view, &CompareView::comparisonFinished);
+    view.compare();
+    QVERIFY(finished.wait(60000));
+    const auto& rows = view.rows();
+    QCOMPARE(int(rows.size()), 3);
+    QVERIFY2(rows[1].error.contains(QStringLiteral("broken_vae.lec")), qPrintable(rows[1].error));
+    const QString shown = view.table()->item(1, CompareView::ModelColumn)->text();
+    QVERIFY2(shown.contains(QStringLiteral("failed: ")) && shown.contains(rows[1].error),
+             qPrintable(shown));
+    QVERIFY(view.gridView(1)->overlayText().contains(rows[1].error));
+    QVERIFY2(rows[2].error.isEmpty(), qPrintable(rows[2].error));
+    QVERIFY(!view.gridView(2)->image().isNull());
 }
 
 QTEST_MAIN(TestCompareView)

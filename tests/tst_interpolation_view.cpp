@@ -4,14 +4,16 @@
 // play as an animation and export as a PNG strip and an MP4 video. The latent paths are checked
 // on their own: lerp is a straight line, slerp keeps the norm between the endpoints'.
 
-#include "core/storage/checkpoint.h"
-#include "core/imaging/compose.h"
 #include "core/errors.h"
+#include "core/imaging/compose.h"
 #include "core/imaging/image_io.h"
-#include "ui/widgets/image_view.h"
 #include "core/jobs/interpolation_job.h"
-#include "ui/views/interpolation_view.h"
+#include "core/latent/interpolation.h"
+#include "core/latent/sampling.h"
+#include "core/storage/checkpoint.h"
 #include "core/storage/model_catalog.h"
+#include "ui/views/interpolation_view.h"
+#include "ui/widgets/image_view.h"
 
 #include <QComboBox>
 #include <QFileInfo>

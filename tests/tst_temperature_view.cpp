@@ -8,15 +8,17 @@
 // wins over a running job, the sweep shows five temperatures, cancel stops, and a vanished
 // checkpoint is named in its row.
 
-#include "core/storage/checkpoint.h"
-#include "models/glow.h"
 #include "core/imaging/image_io.h"
-#include "core/storage/model_catalog.h"
-#include "models/pixelcnn.h"
-#include "ui/qt_image.h"
 #include "core/jobs/temperature_grid_job.h"
-#include "ui/views/temperature_view.h"
+#include "core/latent/interpolation.h"
+#include "core/latent/sampling.h"
+#include "core/storage/checkpoint.h"
+#include "core/storage/model_catalog.h"
+#include "models/glow.h"
+#include "models/pixelcnn.h"
 #include "models/vqvae.h"
+#include "ui/qt_image.h"
+#include "ui/views/temperature_view.h"
 
 #include <QCheckBox>
 #include <QComboBox>

@@ -2,12 +2,11 @@
 
 #include "core/threads.h"
 
-#include "core/storage/checkpoint.h"
 #include "core/autoregressive/entropy_grid.h"
 #include "core/errors.h"
-#include "core/imaging/image_io.h"
 #include "core/imaging/fit.h"
-#include "models/vqvae.h"
+#include "core/imaging/image_io.h"
+#include "core/storage/checkpoint.h"
 
 #include <QElapsedTimer>
 #include <QFileInfo>
@@ -312,12 +311,12 @@ void AutoregressiveSession::startSampling(const AutoregressiveSetup& setup, quin
         sampling->generation = generation;
         sampling->branch = generation;
         const ImageShape shape = model->imageShape();
-        auto* vqvae = dynamic_cast<VqVae*>(model.get());
-        sampling->codes = vqvae != nullptr;
-        sampling->gridHeight = int(vqvae ? vqvae->options().gridHeight() : shape.height);
-        sampling->gridWidth = int(vqvae ? vqvae->options().gridWidth() : shape.width);
+        CodeGridModel* grid = model->codeGrid();
+        sampling->codes = grid != nullptr;
+        sampling->gridHeight = int(grid ? grid->gridHeight() : shape.height);
+        sampling->gridWidth = int(grid ? grid->gridWidth() : shape.width);
         sampling->cellSize = int(shape.height / sampling->gridHeight);
-        sampling->channels = int(vqvae ? 1 : shape.channels);
+        sampling->channels = int(grid ? 1 : shape.channels);
         const qint64 cells = qint64(sampling->gridWidth) * sampling->gridHeight;
         sampling->frameEvery = std::max<qint64>(1, cells / kVideoFrames) * sampling->channels;
 
@@ -329,8 +328,8 @@ void AutoregressiveSession::startSampling(const AutoregressiveSetup& setup, quin
             torch::Tensor mask = setup.anchorMask.empty()
                                      ? torch::ones({1, 1, shape.height, shape.width})
                                      : maskTensor(setup.anchorMask, shape);
-            if (vqvae) {
-                options.anchors = vqvae->encodeCodes(image)[0];
+            if (grid) {
+                options.anchors = grid->encodeCodes(image)[0];
                 // A code cell is kept when most of its pixels are.
                 mask = torch::adaptive_avg_pool2d(
                     (mask > 0).to(torch::kFloat),

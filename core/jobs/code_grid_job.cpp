@@ -7,7 +7,6 @@
 #include "core/imaging/image_io.h"
 #include "core/jobs/inversion_job.h"
 #include "core/storage/checkpoint.h"
-#include "models/vqvae.h"
 
 #include <QElapsedTimer>
 #include <QFileInfo>
@@ -84,9 +83,9 @@ void CodeGridJob::requestDecode(quint64 id, const QVector<int>& base, const QVec
         m_wake.wakeOne();
 }
 
-QVector<qint64> CodeGridJob::countCodes(VqVae& model, const torch::Tensor& images) {
+QVector<qint64> CodeGridJob::countCodes(CodeGridModel& model, const torch::Tensor& images) {
     torch::NoGradGuard noGrad;
-    const int64_t k = model.options().codes;
+    const int64_t k = model.codeCount();
     const torch::Tensor codes = model.encodeCodes(images).flatten().to(torch::kCPU);
     const torch::Tensor counts = torch::bincount(codes, {}, k).to(torch::kLong).contiguous();
     QVector<qint64> out(k, 0);
@@ -143,29 +142,27 @@ void CodeGridJob::loadModel(const QString& checkpoint, const QString& device, qu
             m_cachedBase.clear();
             torch::Device where = deviceFromName(device);
             LoadedCheckpoint loaded = loadCheckpoint(checkpoint, where, QStringLiteral("vqvae"));
-            auto* vq = dynamic_cast<VqVae*>(loaded.model.get());
-            if (!vq)
+            if (!loaded.model->codeGrid())
                 throw DataError(QStringLiteral("%1: not a VQ-VAE")
                                     .arg(QFileInfo(checkpoint).fileName())
                                     .toStdString());
-            loaded.model.release();
-            m_model.reset(vq);
+            m_model = std::move(loaded.model);
             m_model->train(false);
             m_checkpoint = checkpoint;
             m_dataset = loaded.header.dataset;
         }
         torch::NoGradGuard noGrad;
-        const VqVaeOptions& o = m_model->options();
-        palette.codes = int(o.codes);
-        palette.rows = int(o.gridHeight());
-        palette.cols = int(o.gridWidth());
-        for (int64_t first = 0; first < o.codes; first += kPaletteBatch) {
-            const int64_t n = std::min<int64_t>(kPaletteBatch, o.codes - first);
+        CodeGridModel& grid = *m_model->codeGrid();
+        palette.codes = int(grid.codeCount());
+        palette.rows = int(grid.gridHeight());
+        palette.cols = int(grid.gridWidth());
+        for (int64_t first = 0; first < grid.codeCount(); first += kPaletteBatch) {
+            const int64_t n = std::min<int64_t>(kPaletteBatch, grid.codeCount() - first);
             const torch::Tensor filled = torch::arange(first, first + n, torch::kLong)
                                              .view({n, 1, 1})
-                                             .expand({n, o.gridHeight(), o.gridWidth()})
+                                             .expand({n, grid.gridHeight(), grid.gridWidth()})
                                              .contiguous();
-            const torch::Tensor images = m_model->decodeCodes(filled).to(torch::kCPU);
+            const torch::Tensor images = grid.decodeCodes(filled).to(torch::kCPU);
             for (int64_t i = 0; i < n; ++i) palette.pictures.push_back(tensorToMat(images[i]));
         }
     } catch (const std::exception& e) {
@@ -197,22 +194,23 @@ void CodeGridJob::decode(const DecodeRequest& request) {
     try {
         if (!m_model) throw DataError("code grid: no VQ-VAE is loaded");
         torch::NoGradGuard noGrad;
-        const VqVaeOptions& o = m_model->options();
-        const int rows = int(o.gridHeight()), cols = int(o.gridWidth());
+        CodeGridModel& grid = *m_model->codeGrid();
+        const int rows = int(grid.gridHeight()), cols = int(grid.gridWidth());
         for (int code : request.codes)
-            if (code < 0 || code >= o.codes)
+            if (code < 0 || code >= grid.codeCount())
                 throw DataError("code grid: code " + std::to_string(code) + " is outside 0.." +
-                                std::to_string(o.codes - 1));
+                                std::to_string(grid.codeCount() - 1));
         if (request.base != m_cachedBase || m_cachedOriginal.empty()) {
             m_cachedOriginal = tensorToMat(
-                m_model->decodeCodes(codesTensor(request.base, rows, cols)).to(torch::kCPU)[0]);
+                grid.decodeCodes(codesTensor(request.base, rows, cols)).to(torch::kCPU)[0]);
             m_cachedBase = request.base;
         }
         out.original = m_cachedOriginal;
-        out.edited = request.codes == request.base
-                         ? m_cachedOriginal.clone()
-                         : tensorToMat(m_model->decodeCodes(codesTensor(request.codes, rows, cols))
-                                           .to(torch::kCPU)[0]);
+        out.edited =
+            request.codes == request.base
+                ? m_cachedOriginal.clone()
+                : tensorToMat(
+                      grid.decodeCodes(codesTensor(request.codes, rows, cols)).to(torch::kCPU)[0]);
         out.difference = errorHeatMap(out.original, out.edited);
         cv::Mat diff;
         cv::absdiff(out.original, out.edited, diff);
@@ -243,7 +241,7 @@ void CodeGridJob::countUsageChunk() {
             const torch::Tensor images =
                 fitToShape(data.test.images.slice(0, first, first + n), m_model->imageShape())
                     .to(m_model->device());
-            const QVector<qint64> counts = countCodes(*m_model, images);
+            const QVector<qint64> counts = countCodes(*m_model->codeGrid(), images);
             for (int k = 0; k < counts.size(); ++k) m_usage.counts[k] += counts[k];
         }
         first += std::max(n, 0);

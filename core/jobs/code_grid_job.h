@@ -24,7 +24,8 @@
 
 namespace le {
 
-class VqVae;
+class CodeGridModel;
+class GenerativeModel;
 
 struct CodePalette {
     quint64 model = 0;  // the setModel() serial it answers
@@ -74,7 +75,7 @@ public:
     void requestDecode(quint64 id, const QVector<int>& base, const QVector<int>& codes);
 
     // Counts, per code, the grid cells of `images` (N×C×H×W in [-1, 1]) that choose it.
-    static QVector<qint64> countCodes(VqVae& model, const torch::Tensor& images);
+    static QVector<qint64> countCodes(CodeGridModel& model, const torch::Tensor& images);
 
 signals:
     void paletteReady(const le::CodePalette& palette);
@@ -106,7 +107,7 @@ private:
     DecodeRequest m_decode;
 
     // The thread's own state.
-    std::unique_ptr<VqVae> m_model;
+    std::unique_ptr<GenerativeModel> m_model;  // its codeGrid() is set
     QString m_checkpoint, m_dataset;
     QVector<int> m_cachedBase;
     cv::Mat m_cachedOriginal;

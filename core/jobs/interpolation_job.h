@@ -1,20 +1,17 @@
 #pragma once
 
 // Interpolation for the GUI: two endpoint images, every chosen model that can reach a latent for
-// them (its encoder, Glow's exact flow, the VQ-VAE's continuous embedding space, a GAN's trained
-// encoder or inversion by optimisation), a path of frames by lerp or slerp, decoded. Runs in its
-// own thread and hands back one strip of 8-bit frames per model; cancel() stops it between steps.
+// them, a path of frames by lerp or slerp, decoded (core/latent/interpolation.h: the CLI's
+// `interpolate` draws the same frames). Hands back one strip of 8-bit frames per model.
 
-#include "models/generative_model.h"
+#include "core/jobs/model_job.h"
 
 #include <QMetaType>
 #include <QString>
 #include <QStringList>
-#include <QThread>
 
 #include <opencv2/core.hpp>
 
-#include <atomic>
 #include <vector>
 
 namespace le {
@@ -40,42 +37,23 @@ struct InterpolationStrip {
     QString error;  // this model could not interpolate (the others still run)
 };
 
-// `frames` latents from a to b (1-D tensors of the same size), endpoints included: straight
-// lines (lerp) or great circles scaled between the two norms (slerp; lerp when the two are
-// nearly parallel).
-torch::Tensor interpolateLatents(const torch::Tensor& a, const torch::Tensor& b, int frames,
-                                 bool slerp);
-
-class InterpolationJob final : public QThread {
+class InterpolationJob final : public RequestJob<InterpolationRequest> {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(InterpolationJob)
 
 public:
     explicit InterpolationJob(QObject* parent = nullptr);
-    ~InterpolationJob() override;  // cancel and wait
+    ~InterpolationJob() override;
 
-    // Thread-safe. Cancels a job in progress and starts this one; returns its generation.
+    // Thread-safe, never waits: replaces the running request. Returns its generation.
     quint64 begin(const InterpolationRequest& request);
-    void cancel();
-
-    // How a model reaches latents ("" when it cannot): for the GUI's labels and filter.
-    static QString methodFor(const Capabilities& capabilities, const QString& family);
 
 signals:
-    void progress(quint64 generation, int modelIndex, qint64 step, qint64 total);
     void strip(quint64 generation, int modelIndex, const le::InterpolationStrip& result);
-    void jobFinished(quint64 generation, bool cancelled);
-
-protected:
-    void run() override;
 
 private:
-    InterpolationStrip interpolateOne(const QString& path, const InterpolationRequest& request,
-                                      int modelIndex, quint64 generation);
-
-    std::atomic<bool> m_cancel{false};
-    std::atomic<quint64> m_generation{0};
-    InterpolationRequest m_request;  // read by the thread; written only while it is stopped
+    void process(quint64 generation) override;
+    InterpolationStrip interpolateOne(int modelIndex, quint64 generation);
 };
 
 }  // namespace le

@@ -1,21 +1,17 @@
 #include "core/jobs/inversion_job.h"
-#include "core/imaging/compose.h"
 
 #include "core/errors.h"
+#include "core/imaging/compose.h"
 #include "core/imaging/fit.h"
 #include "core/imaging/image_io.h"
-#include "core/jobs/code_grid_job.h"
+#include "core/latent/inversion.h"
 #include "core/metrics/metrics.h"
-#include "core/storage/checkpoint.h"
-#include "models/vqvae.h"
+#include "core/storage/model_catalog.h"
 
 #include <QElapsedTimer>
 #include <QFileInfo>
 
 #include <algorithm>
-#include <cmath>
-
-#include <opencv2/imgproc.hpp>
 
 namespace le {
 
@@ -27,85 +23,60 @@ constexpr qint64 kLiveIntervalNs = 70'000'000;
 
 }  // namespace
 
-void registerInversionMetaTypes() {
+InversionJob::InversionJob(QObject* parent) : RequestJob(QStringLiteral("inversion-job"), parent) {
     qRegisterMetaType<le::InversionOutcome>();
     qRegisterMetaType<le::InversionLive>();
 }
 
-InversionJob::InversionJob(QObject* parent) : QThread(parent) {
-    registerInversionMetaTypes();
-    setObjectName(QStringLiteral("inversion-job"));
-}
-
 InversionJob::~InversionJob() {
-    m_cancel = true;
-    wait();
+    stop();
 }
 
 quint64 InversionJob::begin(const InversionRequest& request) {
-    m_cancel = true;
-    wait();  // between steps: a GAN step or one encode, milliseconds
-    m_cancel = false;
-    m_request = request;
-    m_request.image = request.image.clone();
-    const quint64 generation = ++m_generation;
-    start(QThread::LowPriority);
-    return generation;
+    InversionRequest copy = request;
+    copy.image = request.image.clone();  // the view may draw on its own
+    return submitRequest(copy);
 }
 
-void InversionJob::cancel() {
-    m_cancel = true;
-}
-
-QString InversionJob::methodFor(const Capabilities& capabilities, const QString& family) {
-    if (capabilities.codeGrid) return QStringLiteral("code grid");
-    if (family == QLatin1String("glow")) return QStringLiteral("exact flow");
-    if (capabilities.inversionByOptimisation) return QStringLiteral("optimisation");
-    if (capabilities.encode && capabilities.decode) return QStringLiteral("encoder");
-    return {};
-}
-
-void InversionJob::run() {
-    const quint64 generation = m_generation;
-    const InversionRequest request = m_request;
-    for (int i = 0; i < request.checkpoints.size(); ++i) {
-        if (m_cancel) break;
-        const InversionOutcome result = invertOne(request.checkpoints[i], request, i, generation);
-        emit outcome(generation, i, result);
+void InversionJob::process(quint64 generation) {
+    const int count = int(request().checkpoints.size());
+    models().keepOnly(request().checkpoints);
+    for (int i = 0; i < count && !superseded(); ++i) {
+        report(generation, i, count,
+               tr("Inverting with %1\u2026").arg(QFileInfo(request().checkpoints[i]).fileName()));
+        emit outcome(generation, i, invertOne(i, generation));
     }
-    emit jobFinished(generation, m_cancel.load());
+    if (!superseded()) report(generation, count, count);
 }
 
-InversionOutcome InversionJob::invertOne(const QString& path, const InversionRequest& request,
-                                         int modelIndex, quint64 generation) {
-    InversionOutcome out;
-    out.checkpointPath = path;
-    QElapsedTimer timer;
-    try {
-        torch::Device device = deviceFromName(request.device);
-        LoadedCheckpoint loaded = loadCheckpoint(path, device);
-        GenerativeModel& model = *loaded.model;
-        out.family = QString::fromStdString(model.family());
-        out.method = methodFor(model.capabilities(), out.family);
+InversionOutcome InversionJob::invertOne(int modelIndex, quint64 generation) {
+    InversionOutcome start;
+    start.checkpointPath = request().checkpoints[modelIndex];
+    return capturingErrors(std::move(start), [&](InversionOutcome& out) {
+        const auto loaded = models().get(out.checkpointPath, request().device);
+        GenerativeModel& model = *loaded->model;
+        out.family = loaded->header.family;
+        out.method = routeName(inversionRoute(model.capabilities()));
         if (out.method.isEmpty())
-            throw DataError(QStringLiteral("%1: a %2 model has no way to invert an image")
-                                .arg(QFileInfo(path).fileName(), out.family)
-                                .toStdString());
-        model.train(false);
-        const torch::Tensor x = matForModel(request.image, model.imageShape()).to(device);
+            throw DataError(
+                QStringLiteral("%1: a %2 model has no way to invert an image")
+                    .arg(QFileInfo(out.checkpointPath).fileName(), familyTitle(out.family))
+                    .toStdString());
+        const torch::Tensor x = matForModel(request().image, model.imageShape());
         out.input = tensorToMat(x[0]);
-        out.inputSharpness = meanSharpness(x.cpu());
+        out.inputSharpness = meanSharpness(x);
 
+        InversionSettings settings;
+        settings.steps = std::max(1, request().optimisationSteps);
+        settings.starts = std::max(0, request().starts);
+        settings.seed = request().seed;
+        QElapsedTimer timer, sinceLive;
         timer.start();
-        torch::Tensor reconstruction;
-        if (out.method == QLatin1String("optimisation")) {
-            InversionOptions options;
-            options.steps = std::max(1, request.optimisationSteps);
-            options.starts = std::max(0, request.starts);
-            options.seed = request.seed;
-            QElapsedTimer sinceLive;
-            InversionResult result = model.invert(x, options, [&](const InversionUpdate& u) {
-                emit progress(generation, modelIndex, u.step, u.totalSteps, u.bestError);
+        const LatentInversion result =
+            invertImage(model, x, settings, [&](const InversionUpdate& u) {
+                if (u.totalSteps > 1)
+                    emit optimisationStep(generation, modelIndex, u.step, u.totalSteps,
+                                          u.bestError);
                 const bool last = u.step >= u.totalSteps;
                 if (u.bestLatent.defined() &&
                     (!sinceLive.isValid() || last || sinceLive.nsecsElapsed() >= kLiveIntervalNs)) {
@@ -118,40 +89,24 @@ InversionOutcome InversionJob::invertOne(const QString& path, const InversionReq
                     frame.image = tensorToMat(model.decode(u.bestLatent).to(torch::kCPU)[0]);
                     emit live(generation, modelIndex, frame);
                 }
-                return !m_cancel.load();
+                return !superseded();
             });
-            reconstruction = result.image;
-            out.steps = result.steps;
-            out.cancelled = result.cancelled;
-        } else {
-            torch::NoGradGuard noGrad;
-            if (auto* vqvae = dynamic_cast<VqVae*>(&model)) {
-                const torch::Tensor codes = vqvae->encodeCodes(x);
-                reconstruction = vqvae->decodeCodes(codes);
-                const torch::Tensor grid = codes[0].to(torch::kCPU, torch::kLong).contiguous();
-                out.codeRows = int(grid.size(0));
-                out.codeCols = int(grid.size(1));
-                out.codes.resize(int(grid.numel()));
-                std::copy_n(grid.data_ptr<int64_t>(), grid.numel(), out.codes.begin());
-                out.codeGrid =
-                    colourCodeGrid(out.codes, out.codeRows, out.codeCols,
-                                   int(model.imageShape().height / vqvae->options().gridHeight()));
-            } else {
-                reconstruction = model.decode(model.encode(x));
-            }
-            emit progress(generation, modelIndex, 1, 1, 0.0);
-        }
         out.ms = timer.nsecsElapsed() / 1e6;
-        torch::NoGradGuard noGrad;
-        reconstruction = reconstruction.detach().to(torch::kCPU);
-        out.reconstruction = tensorToMat(reconstruction[0]);
-        out.mse = reconstructionMse(x.cpu(), reconstruction);
-        out.sharpness = meanSharpness(reconstruction);
+        if (result.route == LatentRoute::Optimisation) out.steps = result.steps;
+        out.cancelled = result.cancelled;
+        if (result.codes.defined()) {
+            out.codeRows = int(result.codes.size(0));
+            out.codeCols = int(result.codes.size(1));
+            out.codes.resize(int(result.codes.numel()));
+            std::copy_n(result.codes.data_ptr<int64_t>(), result.codes.numel(), out.codes.begin());
+            out.codeGrid = colourCodeGrid(out.codes, out.codeRows, out.codeCols,
+                                          int(model.imageShape().height / out.codeRows));
+        }
+        out.reconstruction = tensorToMat(result.reconstruction[0]);
+        out.mse = reconstructionMse(x, result.reconstruction);
+        out.sharpness = meanSharpness(result.reconstruction);
         out.errorMap = errorHeatMap(out.input, out.reconstruction);
-    } catch (const std::exception& e) {
-        out.error = QString::fromUtf8(e.what());
-    }
-    return out;
+    });
 }
 
 }  // namespace le

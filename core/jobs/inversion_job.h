@@ -1,21 +1,17 @@
 #pragma once
 
 // Inversion for the GUI: one image, every chosen model that can invert it, each by its own route
-// (encoder and decoder for a VAE, the exact flow for Glow, the code grid for a VQ-VAE,
-// optimisation of z for a GAN). Runs in its own thread, reports progress of the slow routes and
-// one outcome per model as 8-bit images and plain numbers; cancel() stops it between steps.
+// (core/latent/inversion.h). Reports the optimiser's steps and live images of the slow route and
+// one outcome per model as 8-bit images and plain numbers.
 
-#include "models/generative_model.h"
+#include "core/jobs/model_job.h"
 
 #include <QMetaType>
 #include <QString>
 #include <QStringList>
-#include <QThread>
 #include <QVector>
 
 #include <opencv2/core.hpp>
-
-#include <atomic>
 
 namespace le {
 
@@ -31,12 +27,12 @@ struct InversionRequest {
 struct InversionOutcome {
     QString checkpointPath;
     QString family;
-    QString method;          // "encoder", "exact flow", "code grid", "optimisation"
+    QString method;          // the route's name: "encoder", "exact flow", "code grid", ...
     cv::Mat input;           // what the model saw (fitted)
     cv::Mat reconstruction;  // 8-bit, the model's shape
     cv::Mat errorMap;        // RGB heat map of the per-pixel absolute error (inferno)
-    cv::Mat codeGrid;        // VQ-VAE: the codes as a coloured grid at image size; else empty
-    QVector<int> codes;      // VQ-VAE: the code grid, row-major codeRows×codeCols; else empty
+    cv::Mat codeGrid;        // code-grid route: the codes as a coloured grid at image size
+    QVector<int> codes;      // code-grid route: row-major codeRows×codeCols; else empty
     int codeRows = 0, codeCols = 0;
     double mse = 0;        // per pixel on the [-1, 1] scale
     double sharpness = 0;  // variance of the Laplacian of the reconstruction
@@ -55,41 +51,28 @@ struct InversionLive {
     cv::Mat image;  // 8-bit, the model's shape
 };
 
-class InversionJob final : public QThread {
+class InversionJob final : public RequestJob<InversionRequest> {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(InversionJob)
 
 public:
     explicit InversionJob(QObject* parent = nullptr);
-    ~InversionJob() override;  // cancel and wait
+    ~InversionJob() override;
 
-    // Thread-safe. Cancels a job in progress (its results are dropped by generation) and starts
-    // this one once it has stopped. Returns the new generation.
+    // Thread-safe, never waits: replaces the running request. Returns its generation.
     quint64 begin(const InversionRequest& request);
-    void cancel();
-
-    // Which route a family's capabilities give ("" when none): for the GUI's labels.
-    static QString methodFor(const Capabilities& capabilities, const QString& family);
 
 signals:
-    void progress(quint64 generation, int modelIndex, qint64 step, qint64 total, double bestError);
+    // Every optimiser step of model `modelIndex`: its best error so far.
+    void optimisationStep(quint64 generation, int modelIndex, qint64 step, qint64 total,
+                          double bestError);
     void live(quint64 generation, int modelIndex, const le::InversionLive& live);
     void outcome(quint64 generation, int modelIndex, const le::InversionOutcome& result);
-    void jobFinished(quint64 generation, bool cancelled);
-
-protected:
-    void run() override;
 
 private:
-    InversionOutcome invertOne(const QString& path, const InversionRequest& request, int modelIndex,
-                               quint64 generation);
-
-    std::atomic<bool> m_cancel{false};
-    std::atomic<quint64> m_generation{0};
-    InversionRequest m_request;  // read by the thread; written only while it is stopped
+    void process(quint64 generation) override;
+    InversionOutcome invertOne(int modelIndex, quint64 generation);
 };
-
-void registerInversionMetaTypes();
 
 }  // namespace le
 

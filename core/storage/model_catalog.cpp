@@ -1,7 +1,7 @@
 #include "core/storage/model_catalog.h"
 
-#include "core/storage/checkpoint.h"
 #include "core/errors.h"
+#include "core/storage/checkpoint.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -11,12 +11,54 @@
 
 namespace le {
 
+namespace {
+
+// The registry's entry, or null for a family this build does not have.
+const FamilyInfo* infoOf(const QString& family) {
+    const ModelRegistry& registry = ModelRegistry::instance();
+    const std::string name = family.toStdString();
+    return registry.has(name) ? &registry.info(name) : nullptr;
+}
+
+}  // namespace
+
 QString familyTitle(const QString& family) {
-    if (family == QLatin1String("vqvae")) return QStringLiteral("VQ-VAE");
-    if (family == QLatin1String("vae") || family == QLatin1String("dcgan")) return family.toUpper();
-    if (family == QLatin1String("pixelcnn")) return QStringLiteral("PixelCNN");
-    if (family.isEmpty()) return family;
-    return family.at(0).toUpper() + family.mid(1);
+    const FamilyInfo* info = infoOf(family);
+    return info ? QString::fromStdString(info->title) : family;
+}
+
+QString temperatureMeaning(const QString& family) {
+    const FamilyInfo* info = infoOf(family);
+    return info && !info->temperatureMeaning.empty()
+               ? QString::fromStdString(info->temperatureMeaning)
+               : QStringLiteral("the prior's spread");
+}
+
+QString likelihoodBoundName(const QString& family) {
+    const FamilyInfo* info = infoOf(family);
+    return QString::fromStdString(info ? info->boundName : std::string("bound"));
+}
+
+ModelKind familyKind(const QString& family) {
+    const FamilyInfo* info = infoOf(family);
+    return info ? info->kind : ModelKind::Other;
+}
+
+bool familyTakesLatentSize(const QString& family) {
+    const FamilyInfo* info = infoOf(family);
+    return info && info->latentSize;
+}
+
+QString temperatureMeanings(const QString& separator, bool html) {
+    QStringList lines;
+    for (const std::string& name : ModelRegistry::instance().families()) {
+        const QString family = QString::fromStdString(name);
+        const QString title = familyTitle(family), meaning = temperatureMeaning(family);
+        lines << (html ? QStringLiteral("<b>%1</b>: %2")
+                             .arg(title.toHtmlEscaped(), meaning.toHtmlEscaped())
+                       : QStringLiteral("%1: %2").arg(title, meaning));
+    }
+    return lines.join(separator);
 }
 
 QString CatalogEntry::title(bool withFile) const {

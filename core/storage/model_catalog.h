@@ -30,8 +30,16 @@ CatalogEntry catalogEntry(const QString& path);
 // classifiers are skipped (their problem goes to `skipped`, "file: reason", when given).
 QVector<CatalogEntry> scanCheckpoints(const QStringList& dirs, const QStringList& files = {},
                                       QStringList* skipped = nullptr);
-// Pretty family name: "VAE", "DCGAN", "Glow", "PixelCNN", "VQ-VAE".
-QString familyTitle(const QString& family);
+// What the model registry knows of a family (models/generative_model.h FamilyInfo), for views
+// that must not know families by name. A family this build lacks reads as its own name.
+QString familyTitle(const QString& family);  // "VAE", "DCGAN", "Glow", "PixelCNN", "VQ-VAE"
+QString temperatureMeaning(const QString& family);
+QString likelihoodBoundName(const QString& family);  // "ELBO", or "bound"
+ModelKind familyKind(const QString& family);
+bool familyTakesLatentSize(const QString& family);
+// Every registered family with what T means to it, in registration order: "Title: meaning"
+// joined by `separator` (titles in <b> and meanings escaped when `html`).
+QString temperatureMeanings(const QString& separator, bool html = false);
 
 }  // namespace le
 

@@ -12,14 +12,6 @@
 
 namespace le {
 
-namespace {
-
-bool hasLatent(const QString& family) {
-    return family == QLatin1String("vae") || family == QLatin1String("dcgan");
-}
-
-}  // namespace
-
 QJsonObject TrainingSpec::toJson() const {
     const TrainingSpec& s = *this;
     return QJsonObject{{"family", s.family},
@@ -49,7 +41,7 @@ TrainingSpec TrainingSpec::fromJson(const QJsonObject& j) {
 
 ModelConfig TrainingSpec::config(const ImageShape& shape) const {
     ModelConfig config;
-    if (hasLatent(family)) config.set("latent", int64_t(latent));
+    if (familyTakesLatentSize(family)) config.set("latent", int64_t(latent));
     for (const QString& item :
          options.split(QRegularExpression(QStringLiteral("[\\s,;]+")), Qt::SkipEmptyParts)) {
         const qsizetype eq = item.indexOf('=');

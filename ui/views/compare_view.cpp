@@ -1,8 +1,8 @@
 #include "ui/views/compare_view.h"
 
-#include "ui/widgets/image_view.h"
-#include "ui/qt_image.h"
 #include "core/jobs/temperature_grid_job.h"
+#include "ui/qt_image.h"
+#include "ui/widgets/image_view.h"
 #include "ui/workspace_state.h"
 
 #include <QAction>
@@ -70,7 +70,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
 
     connect(&m_job, &CompareJob::progress, this, &CompareView::onProgress, Qt::QueuedConnection);
     connect(&m_job, &CompareJob::rowReady, this, &CompareView::onRow, Qt::QueuedConnection);
-    connect(&m_job, &CompareJob::jobFinished, this, &CompareView::onFinished, Qt::QueuedConnection);
+    connect(&m_job, &CompareJob::finished, this, &CompareView::onFinished, Qt::QueuedConnection);
 
     auto* runAction = new QAction(this);
     runAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
@@ -112,18 +112,17 @@ QWidget* CompareView::buildControls() {
     m_seed->setToolTip(tr("The same seed for every model"));
     form->addRow(tr("S&eed"), m_seed);
     m_temperature = new QDoubleSpinBox(box);
-    m_temperature->setRange(0.05, 2.0);
+    // 0 reads "family default": each family at the temperature its literature samples at
+    // (Glow 0.7, the others 1).
+    m_temperature->setRange(0.0, 2.0);
     m_temperature->setSingleStep(0.05);
-    m_temperature->setValue(1.0);
+    m_temperature->setSpecialValueText(tr("family default"));
+    m_temperature->setValue(0.0);
     m_temperature->setToolTip(
-        tr("Sampling temperature for every model (1: the model's own distribution; lower is "
-           "smoother). VAE: %1. DCGAN: %2. Glow: %3. PixelCNN: %4. VQ-VAE: %5. The Temperature "
-           "tab moves it live.")
-            .arg(temperatureMeaning(QStringLiteral("vae")),
-                 temperatureMeaning(QStringLiteral("dcgan")),
-                 temperatureMeaning(QStringLiteral("glow")),
-                 temperatureMeaning(QStringLiteral("pixelcnn")),
-                 temperatureMeaning(QStringLiteral("vqvae"))));
+        tr("Sampling temperature for every model; \"family default\" draws each family at the "
+           "one its literature uses (Glow at 0.7, the others at 1: the model's own distribution; "
+           "lower is smoother). %1. The Temperature tab moves it live.")
+            .arg(temperatureMeanings(QStringLiteral(". "))));
     form->addRow(tr("&Temperature"), m_temperature);
 
     m_run = new QPushButton(tr("Compare"), box);
@@ -356,7 +355,7 @@ void CompareView::onRow(quint64 generation, int row, const CompareRow& result) {
     ImageView* view = m_grids.value(row);
     if (view) {
         view->setImage(matToQImage(result.grid));
-        view->setOverlayText(result.grid.empty() ? tr("failed") : QString());
+        view->setOverlayText(result.grid.empty() ? tr("failed: %1").arg(result.error) : QString());
         if (!result.error.isEmpty()) view->setToolTip(result.error);
     }
     fillTableRow(row);
@@ -366,8 +365,13 @@ void CompareView::onRow(quint64 generation, int row, const CompareRow& result) {
 void CompareView::fillTableRow(int row) {
     const CompareRow& r = m_rows[size_t(row)];
     const bool data = row == 0;
+    const bool failed = !data && r.grid.empty();
+    QString title = r.title;
+    if (!data && std::isfinite(r.temperature))
+        title += tr(" \u00b7 T %1").arg(QString::number(r.temperature, 'f', 2));
+    if (failed) title += tr(" \u2014 failed: %1").arg(r.error);
     const QStringList values = {
-        r.title,
+        title,
         data || std::isnan(r.sharpnessRatio)
             ? cell(r.sharpness, 0)
             : QStringLiteral("%1 (%2)").arg(cell(r.sharpnessRatio, 2, QStringLiteral("\u00d7")),
@@ -388,8 +392,6 @@ void CompareView::fillTableRow(int row) {
         if (!r.error.isEmpty()) item->setToolTip(r.error);
         m_table->setItem(row, c, item);
     }
-    if (!r.error.isEmpty() && !data)
-        m_table->item(row, ModelColumn)->setText(r.title + tr(" (failed)"));
 }
 
 void CompareView::plotSpectra() {

@@ -1,14 +1,15 @@
 #include "ui/views/interpolation_view.h"
 #include "core/imaging/compose.h"
 
-#include "core/errors.h"
-#include "core/data/faces.h"
-#include "core/imaging/image_io.h"
-#include "core/data/image_import.h"
-#include "ui/widgets/image_view.h"
-#include "ui/qt_image.h"
 #include "core/data/datasets.h"
+#include "core/data/faces.h"
+#include "core/data/image_import.h"
+#include "core/errors.h"
 #include "core/imaging/fit.h"
+#include "core/imaging/image_io.h"
+#include "core/latent/routes.h"
+#include "ui/qt_image.h"
+#include "ui/widgets/image_view.h"
 #include "ui/workspace_state.h"
 
 #include <QAction>
@@ -76,7 +77,7 @@ InterpolationView::InterpolationView(QWidget* parent) : QWidget(parent) {
             Qt::QueuedConnection);
     connect(&m_job, &InterpolationJob::strip, this, &InterpolationView::onStrip,
             Qt::QueuedConnection);
-    connect(&m_job, &InterpolationJob::jobFinished, this, &InterpolationView::onFinished,
+    connect(&m_job, &InterpolationJob::finished, this, &InterpolationView::onFinished,
             Qt::QueuedConnection);
 
     auto addShortcut = [this](const QKeySequence& keys, auto slot) {
@@ -246,7 +247,7 @@ void InterpolationView::setCheckpoints(const QVector<CatalogEntry>& entries) {
     const QString current = m_dataset->currentText();
     QStringList datasets;
     for (const CatalogEntry& e : entries)
-        if (!InterpolationJob::methodFor(e.capabilities, e.family).isEmpty() &&
+        if (!interpolationRouteName(interpolationRoute(e.capabilities)).isEmpty() &&
             !datasets.contains(e.dataset))
             datasets << e.dataset;
     QSignalBlocker block(m_dataset);
@@ -264,7 +265,7 @@ QVector<CatalogEntry> InterpolationView::interpolatingModels() const {
     QVector<CatalogEntry> models;
     for (const CatalogEntry& e : m_entries)
         if (e.dataset == m_dataset->currentText() &&
-            !InterpolationJob::methodFor(e.capabilities, e.family).isEmpty())
+            !interpolationRouteName(interpolationRoute(e.capabilities)).isEmpty())
             models.push_back(e);
     return models;
 }
@@ -281,11 +282,11 @@ void InterpolationView::rebuildRows() {
     for (int i = 0; i < m_models.size(); ++i) {
         const CatalogEntry& e = m_models[i];
         Row row;
-        row.title = new QLabel(
-            QStringLiteral("<b>%1</b><br>%2<br><small>%3</small>")
-                .arg(familyTitle(e.family), InterpolationJob::methodFor(e.capabilities, e.family),
-                     QFileInfo(e.path).fileName()),
-            inner);
+        row.title = new QLabel(QStringLiteral("<b>%1</b><br>%2<br><small>%3</small>")
+                                   .arg(familyTitle(e.family),
+                                        interpolationRouteName(interpolationRoute(e.capabilities)),
+                                        QFileInfo(e.path).fileName()),
+                               inner);
         row.title->setToolTip(e.path);
         row.player = new ImageView(inner);
         row.player->setMinimumSize(96, 96);
@@ -483,11 +484,12 @@ void InterpolationView::showFrame(int frame) {
     }
 }
 
-void InterpolationView::onProgress(quint64 generation, int modelIndex, qint64 step, qint64 total) {
-    if (generation != m_generation || modelIndex >= m_models.size()) return;
+void InterpolationView::onProgress(quint64 generation, qint64 done, qint64 total,
+                                   const QString& what) {
+    if (generation != m_generation) return;
     m_progress->setRange(0, int(total));
-    m_progress->setValue(int(step));
-    m_progress->setFormat(tr("%1: %p%").arg(familyTitle(m_models[modelIndex].family)));
+    m_progress->setValue(int(done));
+    m_progress->setFormat(what.isEmpty() ? QStringLiteral("%p%") : tr("%1: %p%").arg(what));
 }
 
 void InterpolationView::onStrip(quint64 generation, int modelIndex,
@@ -513,13 +515,15 @@ void InterpolationView::onStrip(quint64 generation, int modelIndex,
     showFrame(m_frame);
 }
 
-void InterpolationView::onFinished(quint64 generation, bool cancelled) {
+void InterpolationView::onFinished(quint64 generation, bool cancelled, const QString& error) {
     if (generation != m_generation) return;
     m_running = false;
     m_progress->setRange(0, 1);
     m_progress->setValue(1);
     m_progress->setFormat(QStringLiteral("%p%"));
-    m_status->setText(cancelled ? tr("Cancelled.") : tr("Done: Space plays the strips."));
+    m_status->setText(!error.isEmpty() ? error
+                      : cancelled      ? tr("Cancelled.")
+                                       : tr("Done: Space plays the strips."));
     updateButtons();
     emit interpolationFinished(cancelled);
 }

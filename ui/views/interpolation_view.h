@@ -97,9 +97,9 @@ private:
     void chooseExport(bool video);
     void advanceFrame();
     void showFrame(int frame);
-    void onProgress(quint64 generation, int modelIndex, qint64 step, qint64 total);
+    void onProgress(quint64 generation, qint64 done, qint64 total, const QString& what);
     void onStrip(quint64 generation, int modelIndex, const InterpolationStrip& strip);
-    void onFinished(quint64 generation, bool cancelled);
+    void onFinished(quint64 generation, bool cancelled, const QString& error);
     void showError(const QString& message);
     void updateButtons();
     std::vector<std::vector<cv::Mat>> stripFrames() const;

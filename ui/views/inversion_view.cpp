@@ -1,13 +1,14 @@
 #include "ui/views/inversion_view.h"
 
-#include "ui/widgets/code_grid_editor.h"
-#include "core/data/faces.h"
-#include "core/imaging/image_io.h"
-#include "core/data/image_import.h"
-#include "ui/widgets/image_view.h"
-#include "ui/qt_image.h"
 #include "core/data/datasets.h"
+#include "core/data/faces.h"
+#include "core/data/image_import.h"
 #include "core/imaging/fit.h"
+#include "core/imaging/image_io.h"
+#include "core/latent/routes.h"
+#include "ui/qt_image.h"
+#include "ui/widgets/code_grid_editor.h"
+#include "ui/widgets/image_view.h"
 #include "ui/workspace_state.h"
 
 #include <QAction>
@@ -63,11 +64,11 @@ InversionView::InversionView(QWidget* parent) : QWidget(parent) {
     layout->addWidget(buildControls());
     layout->addWidget(buildResults(), 1);
 
-    connect(&m_job, &InversionJob::progress, this, &InversionView::onProgress,
+    connect(&m_job, &InversionJob::optimisationStep, this, &InversionView::onProgress,
             Qt::QueuedConnection);
     connect(&m_job, &InversionJob::live, this, &InversionView::onLive, Qt::QueuedConnection);
     connect(&m_job, &InversionJob::outcome, this, &InversionView::onOutcome, Qt::QueuedConnection);
-    connect(&m_job, &InversionJob::jobFinished, this, &InversionView::onFinished,
+    connect(&m_job, &InversionJob::finished, this, &InversionView::onFinished,
             Qt::QueuedConnection);
 
     auto* invertAction = new QAction(this);
@@ -225,8 +226,7 @@ void InversionView::setCheckpoints(const QVector<CatalogEntry>& entries) {
     const QString current = m_dataset->currentText();
     QStringList datasets;
     for (const CatalogEntry& e : entries)
-        if (!InversionJob::methodFor(e.capabilities, e.family).isEmpty() &&
-            !datasets.contains(e.dataset))
+        if (!routeName(inversionRoute(e.capabilities)).isEmpty() && !datasets.contains(e.dataset))
             datasets << e.dataset;
     QSignalBlocker block(m_dataset);
     m_dataset->clear();
@@ -242,7 +242,7 @@ QVector<CatalogEntry> InversionView::invertingModels() const {
     QVector<CatalogEntry> models;
     for (const CatalogEntry& e : m_entries)
         if (e.dataset == m_dataset->currentText() &&
-            !InversionJob::methodFor(e.capabilities, e.family).isEmpty())
+            !routeName(inversionRoute(e.capabilities)).isEmpty())
             models.push_back(e);
     return models;
 }
@@ -259,11 +259,11 @@ void InversionView::rebuildRows() {
     for (int i = 0; i < m_models.size(); ++i) {
         const CatalogEntry& e = m_models[i];
         Row row;
-        row.title = new QLabel(
-            QStringLiteral("<b>%1</b><br>%2<br><small>%3</small>")
-                .arg(familyTitle(e.family), InversionJob::methodFor(e.capabilities, e.family),
-                     QFileInfo(e.path).fileName()),
-            inner);
+        row.title =
+            new QLabel(QStringLiteral("<b>%1</b><br>%2<br><small>%3</small>")
+                           .arg(familyTitle(e.family), routeName(inversionRoute(e.capabilities)),
+                                QFileInfo(e.path).fileName()),
+                       inner);
         row.reconstruction = smallView(inner, tr("The model's reconstruction of the input"));
         row.error = smallView(inner, tr("Per-pixel absolute error (brighter: larger; a quarter "
                                         "of the range is full heat)"));
@@ -505,10 +505,10 @@ void InversionView::onOutcome(quint64 generation, int modelIndex, const Inversio
     m_progress->setValue(modelIndex + 1);
 }
 
-void InversionView::onFinished(quint64 generation, bool cancelled) {
+void InversionView::onFinished(quint64 generation, bool cancelled, const QString& error) {
     if (generation != m_generation) return;
     m_running = false;
-    m_status->setText(cancelled ? tr("Cancelled.") : tr("Done."));
+    m_status->setText(!error.isEmpty() ? error : cancelled ? tr("Cancelled.") : tr("Done."));
     updateButtons();
     emit inversionFinished(cancelled);
 }

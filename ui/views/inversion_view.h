@@ -99,7 +99,7 @@ private:
     void onProgress(quint64 generation, int modelIndex, qint64 step, qint64 total, double best);
     void onLive(quint64 generation, int modelIndex, const InversionLive& live);
     void onOutcome(quint64 generation, int modelIndex, const InversionOutcome& outcome);
-    void onFinished(quint64 generation, bool cancelled);
+    void onFinished(quint64 generation, bool cancelled, const QString& error);
     void showError(const QString& message);
     void updateButtons();
 

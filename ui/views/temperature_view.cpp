@@ -52,15 +52,10 @@ QString tooltipForT() {
     return QObject::
         tr("<p>Sampling temperature T, the same number for every family (1: the model's own "
            "distribution; lower: safer, smoother, less varied; higher: wilder).</p>"
-           "<ul><li><b>VAE</b>: %1</li><li><b>DCGAN</b>: %2</li><li><b>Glow</b>: %3</li>"
-           "<li><b>PixelCNN</b>: %4</li><li><b>VQ-VAE</b>: %5</li></ul>"
+           "<ul><li>%1</li></ul>"
            "<p>The seed stays fixed, so only T moves the samples. Arrow keys and Page Up/Down step "
            "the slider.</p>")
-            .arg(temperatureMeaning(QStringLiteral("vae")).toHtmlEscaped(),
-                 temperatureMeaning(QStringLiteral("dcgan")).toHtmlEscaped(),
-                 temperatureMeaning(QStringLiteral("glow")).toHtmlEscaped(),
-                 temperatureMeaning(QStringLiteral("pixelcnn")).toHtmlEscaped(),
-                 temperatureMeaning(QStringLiteral("vqvae")).toHtmlEscaped());
+            .arg(le::temperatureMeanings(QStringLiteral("</li><li>"), true));
 }
 
 }  // namespace
@@ -109,7 +104,7 @@ TemperatureView::TemperatureView(QWidget* parent) : QWidget(parent) {
             Qt::QueuedConnection);
     connect(&m_job, &TemperatureGridJob::cellReady, this, &TemperatureView::onCell,
             Qt::QueuedConnection);
-    connect(&m_job, &TemperatureGridJob::jobFinished, this, &TemperatureView::onFinished,
+    connect(&m_job, &TemperatureGridJob::finished, this, &TemperatureView::onFinished,
             Qt::QueuedConnection);
 
     auto shortcut = [this](const QKeySequence& keys, auto slot) {
@@ -237,16 +232,11 @@ QWidget* TemperatureView::buildControls() {
     m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
     form->addRow(m_status);
 
-    auto* legend = new QLabel(
-        tr("<b>What T does</b><br>"
-           "<b>VAE</b>: %1<br><b>DCGAN</b>: %2<br><b>Glow</b>: %3<br><b>PixelCNN</b>: %4<br>"
-           "<b>VQ-VAE</b>: %5<br><br>Every row uses the same seed; Ctrl+Enter re-samples.")
-            .arg(temperatureMeaning(QStringLiteral("vae")).toHtmlEscaped(),
-                 temperatureMeaning(QStringLiteral("dcgan")).toHtmlEscaped(),
-                 temperatureMeaning(QStringLiteral("glow")).toHtmlEscaped(),
-                 temperatureMeaning(QStringLiteral("pixelcnn")).toHtmlEscaped(),
-                 temperatureMeaning(QStringLiteral("vqvae")).toHtmlEscaped()),
-        box);
+    auto* legend =
+        new QLabel(tr("<b>What T does</b><br>%1<br><br>Every row uses the same seed; Ctrl+Enter "
+                      "re-samples.")
+                       .arg(temperatureMeanings(QStringLiteral("<br>"), true)),
+                   box);
     legend->setWordWrap(true);
     legend->setToolTip(tr("T = 1 samples each model's own distribution"));
     form->addRow(legend);
@@ -405,7 +395,7 @@ void TemperatureView::resample() {
     request.tileColumns = tileColumnsFor(request.count);
     m_request = request;
     m_error.clear();
-    m_generation = m_job.request(request);  // never blocks: the running one stops at its next step
+    m_generation = m_job.begin(request);  // never blocks: the running one stops at its next step
     m_running = true;
     m_cancel->setEnabled(true);
     m_progress->setRange(0, 0);

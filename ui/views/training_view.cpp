@@ -1,8 +1,8 @@
 #include "ui/views/training_view.h"
 
-#include "ui/widgets/image_view.h"
 #include "core/storage/model_catalog.h"
 #include "ui/qt_image.h"
+#include "ui/widgets/image_view.h"
 #include "ui/workspace_state.h"
 
 #include <QAction>
@@ -104,8 +104,8 @@ QWidget* TrainingView::buildForm() {
     const QString key = QString::fromLatin1(kFormKey);
 
     m_family = new QComboBox(box);
-    for (const char* f : {"vae", "dcgan", "glow", "pixelcnn", "vqvae"})
-        m_family->addItem(familyTitle(QString::fromLatin1(f)), QString::fromLatin1(f));
+    for (const std::string& f : ModelRegistry::instance().families())
+        m_family->addItem(familyTitle(QString::fromStdString(f)), QString::fromStdString(f));
     m_family->setCurrentIndex(
         std::max(0, m_family->findData(settings.value(key + "family", "vae").toString())));
     m_family->setToolTip(tr("The model family to train"));
@@ -135,7 +135,7 @@ QWidget* TrainingView::buildForm() {
     m_latent = new QSpinBox(box);
     m_latent->setRange(2, 512);
     m_latent->setValue(settings.value(key + "latent", 16).toInt());
-    m_latent->setToolTip(tr("Latent size (VAE and DCGAN; the others have none to set)"));
+    m_latent->setToolTip(tr("Latent size (for the families that have one to set)"));
     form->addRow(tr("&Latent"), m_latent);
     m_steps = new QSpinBox(box);
     m_steps->setRange(1, 10000000);
@@ -764,7 +764,7 @@ void TrainingView::updateButtons() {
     m_pause->setEnabled(training);
     m_stop->setEnabled(training);
     const QString family = m_family->currentData().toString();
-    m_latent->setEnabled(family == QLatin1String("vae") || family == QLatin1String("dcgan"));
+    m_latent->setEnabled(familyTakesLatentSize(family));
     Run* run = selectedRun();
     m_open->setEnabled(run && !run->record.checkpointPath.isEmpty() &&
                        run->record.dir != m_activeRun);

@@ -1,5 +1,7 @@
 #include "ui/widgets/likelihood_meter_widget.h"
 
+#include "core/storage/model_catalog.h"
+
 #include <QEvent>
 #include <QFileInfo>
 #include <QHelpEvent>
@@ -23,8 +25,7 @@ QString number(double value) {
 
 QString kindText(const LikelihoodScore& row) {
     if (row.exact) return LikelihoodMeterWidget::tr("exact");
-    return row.family == QLatin1String("vae") ? LikelihoodMeterWidget::tr("ELBO")
-                                              : LikelihoodMeterWidget::tr("bound");
+    return likelihoodBoundName(row.family);
 }
 
 }  // namespace
