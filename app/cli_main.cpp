@@ -17,7 +17,6 @@
 #include "core/storage/checkpoint.h"
 #include "core/threads.h"
 #include "core/training/trainer.h"
-#include "models/dcgan.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -629,9 +628,13 @@ int cmdTrainEncoder(const QStringList& arguments) {
     const qint64 steps = args.integer("steps", 0, 1, 100000000);
     const qint64 batch = args.integer("batch", 64, 1, 4096);
     const quint64 seed = quint64(args.integer("seed", 1, 0, std::numeric_limits<qint64>::max()));
-    LoadedCheckpoint loaded = loadCheckpoint(path, args.device(), QStringLiteral("dcgan"));
-    auto* gan = dynamic_cast<Dcgan*>(loaded.model.get());
-    if (!gan) throw DataError(path.toStdString() + ": does not hold a DCGAN");
+    LoadedCheckpoint loaded = loadCheckpoint(path, args.device());
+    GenerativeModel& model = *loaded.model;
+    if (!model.hasEncoderTraining())
+        throw DataError(QStringLiteral("%1: a %2 checkpoint has no encoder to train after the "
+                                       "model (train-encoder is for GANs)")
+                            .arg(path, loaded.header.family)
+                            .toStdString());
 
     torch::manual_seed(seed);  // the encoder's pairs come from LibTorch's global generator
     ProgressBar bar(!args.json());
@@ -640,7 +643,7 @@ int cmdTrainEncoder(const QStringList& arguments) {
     const qint64 tail = std::max<qint64>(1, steps / 10);  // report the mean of the last tenth
     Metrics last;
     for (qint64 step = 1; step <= steps; ++step) {
-        const Metrics m = gan->trainEncoderStep(batch);
+        const Metrics m = model.trainEncoderStep(batch);
         if (!std::isfinite(m.at("loss")))
             throw DataError(
                 QStringLiteral("encoder training diverged at step %1").arg(step).toStdString());
@@ -649,7 +652,9 @@ int cmdTrainEncoder(const QStringList& arguments) {
         bar.update(progressAt(step, steps, m, batch, timer));
     }
     const double wallS = timer.nsecsElapsed() / 1e9;
-    const qint64 encoderSteps = gan->net()->encoderSteps.item<int64_t>();
+    // Steps in all, this run's and any earlier train-encoder runs' (recorded in the header).
+    const qint64 encoderSteps =
+        loaded.header.extra.value("encoder").toObject().value("steps").toInteger() + steps;
 
     CheckpointHeader header = loaded.header;
     header.created.clear();  // saved now
@@ -660,7 +665,7 @@ int cmdTrainEncoder(const QStringList& arguments) {
     encoder.insert("wall_s", wallS);
     encoder.insert("recipe", recipeJson("train-encoder", arguments));
     header.extra.insert("encoder", encoder);
-    saveCheckpoint(out, *gan, header);
+    saveCheckpoint(out, model, header);
 
     QJsonObject json{{"checkpoint", out},
                      {"steps", steps},

@@ -17,6 +17,7 @@ namespace {
 
 constexpr int64_t kLaterKernel = 3;
 constexpr int64_t kCodeEmbedding = 32;  // embedding width of a code index (VQ-VAE prior)
+constexpr int64_t kEvaluateChunk = 32;  // images per forward pass in evaluate()
 
 [[noreturn]] void configError(const std::string& what) {
     throw ModelError("pixelcnn: " + what);
@@ -546,7 +547,15 @@ Metrics PixelCnn::evaluate(const torch::Tensor& batch) {
     torch::NoGradGuard noGrad;
     const bool wasTraining = m_net->is_training();
     m_net->eval();
-    const double loss = m_net->negLogLikelihood(toValues(batch.to(m_device))).mean().item<double>();
+    // In chunks: the 256-way logits of a whole batch are hundreds of MB (500 28x28 images:
+    // 400 MB), and allocating and faulting them in cost more than the network itself.
+    const torch::Tensor values = toValues(batch.to(m_device));
+    torch::Tensor total = torch::zeros({}, values.options().dtype(torch::kDouble));
+    for (int64_t first = 0; first < values.size(0); first += kEvaluateChunk) {
+        const int64_t n = std::min(kEvaluateChunk, values.size(0) - first);
+        total += m_net->negLogLikelihood(values.narrow(0, first, n)).sum().to(torch::kDouble);
+    }
+    const double loss = total.item<double>() / double(values.size(0));
     m_net->train(wasTraining);
     const double dims = double(m_options.shape.numel());
     return {{"loss", loss}, {"bpd", loss / (dims * std::log(2.0))}};

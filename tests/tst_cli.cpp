@@ -120,9 +120,9 @@ private slots:
             << QStringList{"sample", "--checkpoint", ckpt,          "--count",
                            "4",      "--out",        path("s.png"), "--temperature=-0.5"}
             << 3 << "temperature";
-        QTest::newRow("a vae where a dcgan is expected")
+        QTest::newRow("a vae where a GAN is expected")
             << QStringList{"train-encoder", "--checkpoint", ckpt, "--steps", "1"} << 3
-            << "vae.lec: is a vae checkpoint, not a dcgan one";
+            << "vae.lec: a vae checkpoint has no encoder to train";
         QTest::newRow("a classifier where a model is expected")
             << QStringList{"eval", "--checkpoint", path("classifier.lec")} << 3
             << "classifier.lec: is a classifier checkpoint, not a generative model";

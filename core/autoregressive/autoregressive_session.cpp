@@ -35,7 +35,6 @@ void registerAutoregressiveMetaTypes() {
 }
 
 struct AutoregressiveSession::Sampling {
-    QString modelKey;  // path|device of the loaded model, kept across restarts
     std::shared_ptr<GenerativeModel> model;
     std::vector<std::unique_ptr<AutoregressiveSampler>> samplers;
     quint64 generation = 0;
@@ -287,18 +286,12 @@ void AutoregressiveSession::startSampling(const AutoregressiveSetup& setup, quin
     const QString file = QFileInfo(setup.checkpointPath).fileName();
     m_unreported = false;
     try {
-        const QString key = QFileInfo(setup.checkpointPath).absoluteFilePath() + '|' + setup.device;
-        std::shared_ptr<GenerativeModel> model;
-        if (m_sampling && m_sampling->modelKey == key) model = m_sampling->model;
-        for (const auto& [id, parked] : m_parked)
-            if (!model && parked->modelKey == key) model = parked->model;
         m_sampling.reset();
         m_parked.clear();
-        if (!model) {
-            torch::Device device = deviceFromName(setup.device);
-            model = std::shared_ptr<GenerativeModel>(
-                loadCheckpoint(setup.checkpointPath, device).model.release());
-        }
+        // Kept across restarts by the cache; only the previous model stays loaded.
+        m_models.keepOnly({setup.checkpointPath});
+        const std::shared_ptr<GenerativeModel> model =
+            m_models.get(setup.checkpointPath, setup.device)->model;
         if (!model->capabilities().autoregressive)
             throw DataError(QStringLiteral("%1: a %2 model cannot be sampled step by step")
                                 .arg(file, QString::fromStdString(model->family()))
@@ -306,7 +299,6 @@ void AutoregressiveSession::startSampling(const AutoregressiveSetup& setup, quin
         model->train(false);
 
         auto sampling = std::make_unique<Sampling>();
-        sampling->modelKey = key;
         sampling->model = model;
         sampling->generation = generation;
         sampling->branch = generation;
@@ -378,7 +370,6 @@ void AutoregressiveSession::startBranch(const Job& job) {
                             .toStdString());
 
     auto branch = std::make_unique<Sampling>();
-    branch->modelKey = source->modelKey;
     branch->model = source->model;
     branch->generation = job.generation;
     branch->branch = job.generation;
@@ -517,6 +508,7 @@ AutoregressiveStep AutoregressiveSession::describe() {
     step.generation = s.generation;
     step.branch = s.branch;
     step.family = QString::fromStdString(s.model->family());
+    step.valueName = QString::fromStdString(first.valueName());
     step.stepsDone = first.stepsDone();
     step.totalSteps = first.totalSteps();
     step.gridWidth = s.gridWidth;

@@ -14,6 +14,7 @@
 // stream starts fresh from the branch's seed at the fork. Every branch keeps its own samplers
 // (generator included), so switching back continues exactly where it was left.
 
+#include "core/storage/model_cache.h"
 #include "models/generative_model.h"
 
 #include <QMetaType>
@@ -59,6 +60,7 @@ struct AutoregressiveStep {
     quint64 generation = 0;  // which request it answers; older ones are stale
     quint64 branch = 0;      // the branch it belongs to (the id restart() or branch() returned)
     QString family;
+    QString valueName = QStringLiteral("value");  // what a position holds: "value", "code"
     qint64 position = -1;  // -1: the state before any step
     qint64 stepsDone = 0;
     qint64 totalSteps = 0;
@@ -162,6 +164,7 @@ private:
     // Loop thread only.
     std::unique_ptr<Sampling> m_sampling;
     std::map<quint64, std::unique_ptr<Sampling>> m_parked;  // the other branches, by id
+    ModelCache m_models;                                      // the session thread's
     bool m_unreported = false;  // the last step's state has not reached the GUI yet
 };
 

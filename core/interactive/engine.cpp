@@ -33,27 +33,18 @@ GenerativeModel& ModelEngine::current() {
 
 std::shared_ptr<GenerativeModel> ModelEngine::model(const QString& checkpointPath,
                                                     const QString& device, ModelInfo* info) {
-    torch::Device dev = deviceFromName(device);
-    const QString key =
-        QFileInfo(checkpointPath).absoluteFilePath() + '|' + QString::fromStdString(dev.str());
-    auto cached = m_cache.find(key);
-    if (cached == m_cache.end()) {
-        LoadedCheckpoint loaded = loadCheckpoint(checkpointPath, dev);
-        ModelInfo loadedInfo;
-        loadedInfo.checkpointPath = checkpointPath;
-        loadedInfo.family = loaded.header.family;
-        loadedInfo.dataset = loaded.header.dataset;
-        loadedInfo.device = QString::fromStdString(dev.str());
-        loadedInfo.shape = loaded.model->imageShape();
-        loadedInfo.latentDim = loaded.model->latentDim();
-        loadedInfo.capabilities = loaded.model->capabilities();
-        loadedInfo.steps = loaded.header.steps;
-        cached =
-            m_cache.emplace(key, std::shared_ptr<GenerativeModel>(std::move(loaded.model))).first;
-        m_infos[key] = loadedInfo;
+    const std::shared_ptr<const CachedModel> loaded = m_cache.get(checkpointPath, device);
+    if (info) {
+        info->checkpointPath = checkpointPath;
+        info->family = loaded->header.family;
+        info->dataset = loaded->header.dataset;
+        info->device = loaded->device;
+        info->shape = loaded->model->imageShape();
+        info->latentDim = loaded->model->latentDim();
+        info->capabilities = loaded->model->capabilities();
+        info->steps = loaded->header.steps;
     }
-    if (info) *info = m_infos[key];
-    return cached->second;
+    return loaded->model;
 }
 
 ModelInfo ModelEngine::load(const QString& checkpointPath, const QString& device) {

@@ -5,6 +5,7 @@
 // Owns every tensor and module; hands out only value types (below) and cv::Mat.
 
 #include "core/data/dataset.h"
+#include "core/storage/model_cache.h"
 
 #include <QMetaType>
 #include <QString>
@@ -13,7 +14,6 @@
 
 #include <opencv2/core.hpp>
 
-#include <map>
 #include <memory>
 
 namespace le {
@@ -73,8 +73,7 @@ public:
     cv::Mat decode(const QVector<float>& latent);
 
 private:
-    std::map<QString, std::shared_ptr<GenerativeModel>> m_cache;  // key: path|device
-    std::map<QString, ModelInfo> m_infos;
+    ModelCache m_cache;  // this engine's thread's models, by (path, device)
     std::shared_ptr<GenerativeModel> m_current;
     ModelInfo m_info;
 };

@@ -140,16 +140,15 @@ void CodeGridJob::loadModel(const QString& checkpoint, const QString& device, qu
             m_model.reset();
             m_checkpoint.clear();
             m_cachedBase.clear();
-            torch::Device where = deviceFromName(device);
-            LoadedCheckpoint loaded = loadCheckpoint(checkpoint, where, QStringLiteral("vqvae"));
-            if (!loaded.model->codeGrid())
-                throw DataError(QStringLiteral("%1: not a VQ-VAE")
-                                    .arg(QFileInfo(checkpoint).fileName())
+            m_models.keepOnly({checkpoint});
+            const std::shared_ptr<const CachedModel> loaded = m_models.get(checkpoint, device);
+            if (!loaded->model->codeGrid())
+                throw DataError(QStringLiteral("%1: a %2 checkpoint has no code grid to edit")
+                                    .arg(QFileInfo(checkpoint).fileName(), loaded->header.family)
                                     .toStdString());
-            m_model = std::move(loaded.model);
-            m_model->train(false);
+            m_model = loaded->model;
             m_checkpoint = checkpoint;
-            m_dataset = loaded.header.dataset;
+            m_dataset = loaded->header.dataset;
         }
         torch::NoGradGuard noGrad;
         CodeGridModel& grid = *m_model->codeGrid();

@@ -7,6 +7,7 @@
 // edit never waits behind it. Qt's Mandelbrot pattern: one mutex-guarded request slot, a wait
 // condition when idle, abort on destruction. Errors come back as data.
 
+#include "core/storage/model_cache.h"
 #include "models/generative_model.h"
 
 #include <QMetaType>
@@ -107,7 +108,8 @@ private:
     DecodeRequest m_decode;
 
     // The thread's own state.
-    std::unique_ptr<GenerativeModel> m_model;  // its codeGrid() is set
+    ModelCache m_models;                       // the job thread's
+    std::shared_ptr<GenerativeModel> m_model;  // its codeGrid() is set
     QString m_checkpoint, m_dataset;
     QVector<int> m_cachedBase;
     cv::Mat m_cachedOriginal;

@@ -12,6 +12,7 @@
 #include "core/imaging/fit.h"
 #include "ui/workspace_state.h"
 
+#include "ui/widgets/view_controls.h"
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>
@@ -58,7 +59,7 @@ double stepsPerSecond(int sliderValue) {
 }
 
 QString channelName(const AutoregressiveStep& step) {
-    if (step.family == QLatin1String("vqvae")) return QStringLiteral("code");
+    if (step.valueName != QLatin1String("value")) return step.valueName;  // a code index
     if (step.channels == 3) return QStringList{"R", "G", "B"}.value(step.channel);
     return QStringLiteral("grey");
 }
@@ -315,13 +316,7 @@ QWidget* AutoregressiveView::buildBranches() {
 }
 
 void AutoregressiveView::addShortcuts() {
-    auto add = [this](const QKeySequence& keys, auto slot) {
-        auto* action = new QAction(this);
-        action->setShortcut(keys);
-        action->setShortcutContext(Qt::WidgetWithChildrenShortcut);
-        connect(action, &QAction::triggered, this, slot);
-        addAction(action);
-    };
+    auto add = [this](const QKeySequence& keys, auto slot) { addViewShortcut(this, keys, slot); };
     add(QKeySequence(Qt::CTRL | Qt::Key_R), [this] { m_restart->click(); });
     add(QKeySequence(Qt::Key_Space), [this] { m_play->click(); });
     add(QKeySequence(Qt::Key_Right), [this] { m_step->click(); });
@@ -580,7 +575,7 @@ void AutoregressiveView::showDistribution(const AutoregressiveStep& step) {
     double top = 0;
     for (double v : values) top = std::max(top, v);
     m_plot->yAxis->setRange(0, top > 0 ? top * 1.1 : 1.0);
-    m_plot->xAxis->setLabel(step.family == QLatin1String("vqvae") ? tr("code") : tr("value"));
+    m_plot->xAxis->setLabel(step.valueName);
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 
     QString text;
@@ -589,7 +584,7 @@ void AutoregressiveView::showDistribution(const AutoregressiveStep& step) {
                    .arg(step.totalSteps)
                    .arg(step.gridHeight)
                    .arg(step.gridWidth)
-                   .arg(step.family == QLatin1String("vqvae") ? tr(" codes") : QString());
+                   .arg(step.valueName == QLatin1String("value") ? QString() : " " + step.valueName + "s");
     } else {
         text = tr("Position %1 of %2: row %3, column %4, %5 = %6%7 \u00b7 %8 ms per step")
                    .arg(step.position + 1)

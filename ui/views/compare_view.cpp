@@ -5,6 +5,7 @@
 #include "ui/widgets/image_view.h"
 #include "ui/workspace_state.h"
 
+#include "ui/widgets/view_controls.h"
 #include <QAction>
 #include <QComboBox>
 #include <QDir>
@@ -72,16 +73,8 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
     connect(&m_job, &CompareJob::rowReady, this, &CompareView::onRow, Qt::QueuedConnection);
     connect(&m_job, &CompareJob::finished, this, &CompareView::onFinished, Qt::QueuedConnection);
 
-    auto* runAction = new QAction(this);
-    runAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
-    runAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
-    connect(runAction, &QAction::triggered, this, &CompareView::compare);
-    addAction(runAction);
-    auto* cancelAction = new QAction(this);
-    cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
-    cancelAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
-    connect(cancelAction, &QAction::triggered, this, &CompareView::cancel);
-    addAction(cancelAction);
+    addViewShortcut(this, QKeySequence(Qt::CTRL | Qt::Key_Return), &CompareView::compare);
+    addViewShortcut(this, QKeySequence(Qt::Key_Escape), &CompareView::cancel);
     updateButtons();
 }
 
@@ -125,39 +118,22 @@ QWidget* CompareView::buildControls() {
             .arg(temperatureMeanings(QStringLiteral(". "))));
     form->addRow(tr("&Temperature"), m_temperature);
 
-    m_run = new QPushButton(tr("Compare"), box);
-    m_run->setToolTip(tr("Sample every model and measure it against the data (Ctrl+Enter)"));
+    const RunControls run = addRunControls(
+        form, box,
+        {tr("Compare"), tr("Sample every model and measure it against the data (Ctrl+Enter)")},
+        tr("Samples drawn over all models"), tr("Stop after the current batch of samples (Esc)"));
+    m_run = run.run;
+    m_progress = run.progress;
+    m_cancel = run.cancel;
     connect(m_run, &QPushButton::clicked, this, &CompareView::compare);
-    form->addRow(m_run);
-    auto* progressRow = new QHBoxLayout;
-    m_progress = new QProgressBar(box);
-    m_progress->setToolTip(tr("Samples drawn over all models"));
-    m_cancel = new QPushButton(tr("Cancel"), box);
-    m_cancel->setToolTip(tr("Stop after the current batch of samples (Esc)"));
     connect(m_cancel, &QPushButton::clicked, this, &CompareView::cancel);
-    progressRow->addWidget(m_progress, 1);
-    progressRow->addWidget(m_cancel);
-    form->addRow(progressRow);
 
-    auto* exportRow = new QHBoxLayout;
-    m_exportCsv = new QPushButton(tr("CSV\u2026"), box);
-    m_exportCsv->setToolTip(tr("Export the table as CSV (Ctrl+E)"));
-    m_exportCsv->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    std::tie(m_exportCsv, m_exportFigure) = addExportRow(
+        form, box, {tr("CSV\u2026"), tr("Export the table as CSV (Ctrl+E)")},
+        {tr("PNG\u2026"), tr("Export the figure (samples, table, spectra) as PNG (Ctrl+Shift+E)")});
     connect(m_exportCsv, &QPushButton::clicked, this, [this] { chooseExport(false); });
-    m_exportFigure = new QPushButton(tr("PNG\u2026"), box);
-    m_exportFigure->setToolTip(
-        tr("Export the figure (samples, table, spectra) as PNG (Ctrl+Shift+E)"));
-    m_exportFigure->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
     connect(m_exportFigure, &QPushButton::clicked, this, [this] { chooseExport(true); });
-    exportRow->addWidget(new QLabel(tr("Export"), box));
-    exportRow->addWidget(m_exportCsv);
-    exportRow->addWidget(m_exportFigure);
-    form->addRow(exportRow);
-
-    m_status = new QLabel(box);
-    m_status->setWordWrap(true);
-    m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    form->addRow(m_status);
+    m_status = addStatusLine(form, box);
     auto* verdictTitle = new QLabel(tr("<b>Blurrier or sharper?</b>"), box);
     form->addRow(verdictTitle);
     m_verdict = new QLabel(tr("Compare to see whether these models bear out the claim that VAEs "

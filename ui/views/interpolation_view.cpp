@@ -12,6 +12,7 @@
 #include "ui/widgets/image_view.h"
 #include "ui/workspace_state.h"
 
+#include "ui/widgets/view_controls.h"
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>
@@ -80,16 +81,9 @@ InterpolationView::InterpolationView(QWidget* parent) : QWidget(parent) {
     connect(&m_job, &InterpolationJob::finished, this, &InterpolationView::onFinished,
             Qt::QueuedConnection);
 
-    auto addShortcut = [this](const QKeySequence& keys, auto slot) {
-        auto* action = new QAction(this);
-        action->setShortcut(keys);
-        action->setShortcutContext(Qt::WidgetWithChildrenShortcut);
-        connect(action, &QAction::triggered, this, slot);
-        addAction(action);
-    };
-    addShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return), [this] { interpolate(); });
-    addShortcut(QKeySequence(Qt::Key_Escape), [this] { cancel(); });
-    addShortcut(QKeySequence(Qt::Key_Space), [this] { setPlaying(!isPlaying()); });
+    addViewShortcut(this, QKeySequence(Qt::CTRL | Qt::Key_Return), [this] { interpolate(); });
+    addViewShortcut(this, QKeySequence(Qt::Key_Escape), [this] { cancel(); });
+    addViewShortcut(this, QKeySequence(Qt::Key_Space), [this] { setPlaying(!isPlaying()); });
     updateButtons();
 }
 
@@ -172,19 +166,15 @@ QWidget* InterpolationView::buildControls() {
            "optimiser steps"));
     form->addRow(tr("GAN &steps"), m_ganSteps);
 
-    m_run = new QPushButton(tr("Interpolate"), box);
-    m_run->setToolTip(tr("Interpolate with every model listed on the right (Ctrl+Enter)"));
+    const RunControls run = addRunControls(
+        form, box,
+        {tr("Interpolate"), tr("Interpolate with every model listed on the right (Ctrl+Enter)")},
+        tr("Progress of the model now interpolating"), tr("Stop interpolating (Esc)"));
+    m_run = run.run;
+    m_progress = run.progress;
+    m_cancel = run.cancel;
     connect(m_run, &QPushButton::clicked, this, &InterpolationView::interpolate);
-    form->addRow(m_run);
-    auto* progressRow = new QHBoxLayout;
-    m_progress = new QProgressBar(box);
-    m_progress->setToolTip(tr("Progress of the model now interpolating"));
-    m_cancel = new QPushButton(tr("Cancel"), box);
-    m_cancel->setToolTip(tr("Stop interpolating (Esc)"));
     connect(m_cancel, &QPushButton::clicked, this, &InterpolationView::cancel);
-    progressRow->addWidget(m_progress, 1);
-    progressRow->addWidget(m_cancel);
-    form->addRow(progressRow);
 
     auto* playRow = new QHBoxLayout;
     m_play = new QPushButton(tr("Play"), box);
@@ -204,25 +194,14 @@ QWidget* InterpolationView::buildControls() {
     playRow->addWidget(m_fps);
     form->addRow(playRow);
 
-    auto* exportRow = new QHBoxLayout;
-    m_exportPng = new QPushButton(tr("PNG\u2026"), box);
-    m_exportPng->setToolTip(tr("Export the strips as one PNG, a row per model (Ctrl+E)"));
-    m_exportPng->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    std::tie(m_exportPng, m_exportVideo) = addExportRow(
+        form, box,
+        {tr("PNG\u2026"), tr("Export the strips as one PNG, a row per model (Ctrl+E)")},
+        {tr("MP4\u2026"),
+         tr("Export the animation as an MP4 video, the models stacked (Ctrl+Shift+E)")});
     connect(m_exportPng, &QPushButton::clicked, this, [this] { chooseExport(false); });
-    m_exportVideo = new QPushButton(tr("MP4\u2026"), box);
-    m_exportVideo->setToolTip(
-        tr("Export the animation as an MP4 video, the models stacked (Ctrl+Shift+E)"));
-    m_exportVideo->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
     connect(m_exportVideo, &QPushButton::clicked, this, [this] { chooseExport(true); });
-    exportRow->addWidget(new QLabel(tr("Export"), box));
-    exportRow->addWidget(m_exportPng);
-    exportRow->addWidget(m_exportVideo);
-    form->addRow(exportRow);
-
-    m_status = new QLabel(box);
-    m_status->setWordWrap(true);
-    m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    form->addRow(m_status);
+    m_status = addStatusLine(form, box);
     return box;
 }
 

@@ -11,6 +11,7 @@
 #include "ui/widgets/image_view.h"
 #include "ui/workspace_state.h"
 
+#include "ui/widgets/view_controls.h"
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>
@@ -71,16 +72,8 @@ InversionView::InversionView(QWidget* parent) : QWidget(parent) {
     connect(&m_job, &InversionJob::finished, this, &InversionView::onFinished,
             Qt::QueuedConnection);
 
-    auto* invertAction = new QAction(this);
-    invertAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
-    invertAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
-    connect(invertAction, &QAction::triggered, this, &InversionView::invert);
-    addAction(invertAction);
-    auto* cancelAction = new QAction(this);
-    cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
-    cancelAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
-    connect(cancelAction, &QAction::triggered, this, &InversionView::cancel);
-    addAction(cancelAction);
+    addViewShortcut(this, QKeySequence(Qt::CTRL | Qt::Key_I), &InversionView::invert);
+    addViewShortcut(this, QKeySequence(Qt::Key_Escape), &InversionView::cancel);
     updateButtons();
 }
 
@@ -134,20 +127,16 @@ QWidget* InversionView::buildControls() {
     m_starts->setToolTip(tr("GAN: random starts, plus one from its encoder where it has one"));
     form->addRow(tr("GAN s&tarts"), m_starts);
 
-    m_invert = new QPushButton(tr("Invert"), box);
-    m_invert->setToolTip(tr("Invert the image with every model listed on the right (Ctrl+I)"));
+    const RunControls run = addRunControls(
+        form, box,
+        {tr("Invert"), tr("Invert the image with every model listed on the right (Ctrl+I)")},
+        tr("Models done; a GAN's optimisation steps while it runs"),
+        tr("Stop the inversion (Esc); a GAN keeps its best so far"));
+    m_invert = run.run;
+    m_progress = run.progress;
+    m_cancel = run.cancel;
     connect(m_invert, &QPushButton::clicked, this, &InversionView::invert);
-    form->addRow(m_invert);
-
-    auto* progressRow = new QHBoxLayout;
-    m_progress = new QProgressBar(box);
-    m_progress->setToolTip(tr("Models done; a GAN's optimisation steps while it runs"));
-    m_cancel = new QPushButton(tr("Cancel"), box);
-    m_cancel->setToolTip(tr("Stop the inversion (Esc); a GAN keeps its best so far"));
     connect(m_cancel, &QPushButton::clicked, this, &InversionView::cancel);
-    progressRow->addWidget(m_progress, 1);
-    progressRow->addWidget(m_cancel);
-    form->addRow(progressRow);
 
     auto* liveRow = new QHBoxLayout;
     m_lossPlot = new QCustomPlot(box);
@@ -176,10 +165,7 @@ QWidget* InversionView::buildControls() {
     liveRow->addLayout(liveColumn);
     form->addRow(liveRow);
 
-    m_status = new QLabel(box);
-    m_status->setWordWrap(true);
-    m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    form->addRow(m_status);
+    m_status = addStatusLine(form, box);
     return box;
 }
 

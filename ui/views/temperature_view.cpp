@@ -3,6 +3,7 @@
 #include "ui/qt_image.h"
 #include "ui/workspace_state.h"
 
+#include "ui/widgets/view_controls.h"
 #include <QAction>
 #include <QCheckBox>
 #include <QComboBox>
@@ -107,16 +108,9 @@ TemperatureView::TemperatureView(QWidget* parent) : QWidget(parent) {
     connect(&m_job, &TemperatureGridJob::finished, this, &TemperatureView::onFinished,
             Qt::QueuedConnection);
 
-    auto shortcut = [this](const QKeySequence& keys, auto slot) {
-        auto* action = new QAction(this);
-        action->setShortcut(keys);
-        action->setShortcutContext(Qt::WidgetWithChildrenShortcut);
-        connect(action, &QAction::triggered, this, slot);
-        QWidget::addAction(action);
-    };
-    shortcut(QKeySequence(Qt::CTRL | Qt::Key_Return), [this] { resample(); });
-    shortcut(QKeySequence(Qt::Key_Escape), [this] { cancel(); });
-    shortcut(QKeySequence(Qt::CTRL | Qt::Key_T), [this] { setSweep(!isSweep()); });
+    addViewShortcut(this, QKeySequence(Qt::CTRL | Qt::Key_Return), [this] { resample(); });
+    addViewShortcut(this, QKeySequence(Qt::Key_Escape), [this] { cancel(); });
+    addViewShortcut(this, QKeySequence(Qt::CTRL | Qt::Key_T), [this] { setSweep(!isSweep()); });
     rebuildGrid();
 }
 
@@ -212,25 +206,18 @@ QWidget* TemperatureView::buildControls() {
     seedLabel->setBuddy(m_seed);
     form->addRow(seedLabel, seedRow);
 
-    auto* progressRow = new QHBoxLayout;
-    m_progress = new QProgressBar(box);
+    const RunControls run = addRunControls(
+        form, box, {},
+        tr("Cells drawn for the newest temperature; an autoregressive row fills in as it goes"),
+        tr("Stop sampling; the grid keeps what it shows (Esc)"));
+    m_progress = run.progress;
     m_progress->setRange(0, 1);
     m_progress->setValue(1);
-    m_progress->setToolTip(
-        tr("Cells drawn for the newest temperature; an autoregressive row "
-           "fills in as it goes"));
-    m_cancel = new QPushButton(tr("Cancel"), box);
-    m_cancel->setToolTip(tr("Stop sampling; the grid keeps what it shows (Esc)"));
+    m_cancel = run.cancel;
     m_cancel->setEnabled(false);
     connect(m_cancel, &QPushButton::clicked, this, &TemperatureView::cancel);
-    progressRow->addWidget(m_progress, 1);
-    progressRow->addWidget(m_cancel);
-    form->addRow(progressRow);
 
-    m_status = new QLabel(box);
-    m_status->setWordWrap(true);
-    m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    form->addRow(m_status);
+    m_status = addStatusLine(form, box);
 
     auto* legend =
         new QLabel(tr("<b>What T does</b><br>%1<br><br>Every row uses the same seed; Ctrl+Enter "

@@ -293,12 +293,13 @@ void LikelihoodMeterWidget::paintEvent(QPaintEvent*) {
 QString LikelihoodMeterWidget::rowToolTip(int i) const {
     const LikelihoodScore& r = m_rows[i];
     QStringList lines;
+    const QString bound = likelihoodBoundName(r.family);  // "ELBO", or plain "bound"
     lines << tr("%1 (%2): %3")
                  .arg(r.title, QFileInfo(r.path).fileName(),
                       r.exact ? tr("exact log-likelihood")
-                      : r.family == QLatin1String("vae")
-                          ? tr("negative ELBO, an upper bound on \u2212log\u2082 p(x)")
-                          : tr("a bound on \u2212log\u2082 p(x)"));
+                      : bound == QLatin1String("bound")
+                          ? tr("a bound on \u2212log\u2082 p(x)")
+                          : tr("negative %1, an upper bound on \u2212log\u2082 p(x)").arg(bound));
     if (r.hasValue())
         lines << tr("This image: %1 bits/dim%2 (lower = more likely)")
                      .arg(number(r.bpd),

@@ -1,0 +1,57 @@
+#include "ui/widgets/view_controls.h"
+
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
+
+namespace le {
+
+RunControls addRunControls(QFormLayout* form, QWidget* parent, const ButtonText& run,
+                           const QString& progressToolTip, const QString& cancelToolTip) {
+    RunControls controls;
+    if (!run.text.isEmpty()) {
+        controls.run = new QPushButton(run.text, parent);
+        controls.run->setToolTip(run.toolTip);
+        form->addRow(controls.run);
+    }
+    auto* row = new QHBoxLayout;
+    controls.progress = new QProgressBar(parent);
+    controls.progress->setToolTip(progressToolTip);
+    controls.cancel = new QPushButton(QObject::tr("Cancel"), parent);
+    controls.cancel->setToolTip(cancelToolTip);
+    row->addWidget(controls.progress, 1);
+    row->addWidget(controls.cancel);
+    form->addRow(row);
+    return controls;
+}
+
+std::pair<QPushButton*, QPushButton*> addExportRow(QFormLayout* form, QWidget* parent,
+                                                   const ButtonText& first,
+                                                   const ButtonText& second) {
+    auto button = [parent](const ButtonText& text, const QKeySequence& keys) {
+        auto* b = new QPushButton(text.text, parent);
+        b->setToolTip(text.toolTip);
+        b->setShortcut(keys);
+        return b;
+    };
+    auto* a = button(first, QKeySequence(Qt::CTRL | Qt::Key_E));
+    auto* b = button(second, QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    auto* row = new QHBoxLayout;
+    row->addWidget(new QLabel(QObject::tr("Export"), parent));
+    row->addWidget(a);
+    row->addWidget(b);
+    form->addRow(row);
+    return {a, b};
+}
+
+QLabel* addStatusLine(QFormLayout* form, QWidget* parent) {
+    auto* status = new QLabel(parent);
+    status->setWordWrap(true);
+    status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    form->addRow(status);
+    return status;
+}
+
+}  // namespace le
