@@ -3,6 +3,7 @@
 #include "models/glow.h"
 #include "models/pixelcnn.h"
 #include "models/vae.h"
+#include "models/vaegan.h"
 #include "models/vqvae.h"
 
 namespace le {
@@ -15,6 +16,7 @@ ModelRegistry::ModelRegistry() {
     registerGlow(*this);
     registerPixelCnn(*this);
     registerVqVae(*this);
+    registerVaeGan(*this);
 }
 
 ModelRegistry& ModelRegistry::instance() {
