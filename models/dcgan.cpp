@@ -246,8 +246,7 @@ bool Dcgan::encoderTrained() const {
 }
 
 void Dcgan::setLearningRate(double lr) {
-    if (!(lr > 0.0 && std::isfinite(lr)))
-        throw ModelError("dcgan: learning rate must be > 0, got " + std::to_string(lr));
+    checkLearningRate(lr);
     m_options.recipe.lr = lr;  // trainStep applies it, through the schedule
 }
 
@@ -256,18 +255,6 @@ void Dcgan::to(torch::Device device) {
     GenerativeModel::to(device);
     // Adam's moment estimates live on the old device; start them afresh rather than mix devices.
     if (moved) makeOptimizers();
-}
-
-void Dcgan::checkLatents(const torch::Tensor& z, const char* what) const {
-    if (!z.defined() || z.dim() != 2 || z.size(1) != m_options.latent) {
-        std::ostringstream msg;
-        msg << what << ": expects latents of shape N×" << m_options.latent << ", got ";
-        if (z.defined())
-            msg << z.sizes();
-        else
-            msg << "no tensor";
-        throw ModelError(msg.str());
-    }
 }
 
 torch::Tensor Dcgan::encode(const torch::Tensor& x) {
@@ -280,7 +267,7 @@ torch::Tensor Dcgan::encode(const torch::Tensor& x) {
 // Always the generator's eval mode (BatchNorm's running statistics): a latent then decodes to the
 // same image alone or in any batch, which dragging on the latent map relies on.
 torch::Tensor Dcgan::decode(const torch::Tensor& z) {
-    checkLatents(z, "dcgan decode");
+    checkLatentBatch(z, "dcgan decode");
     ModeGuard eval(*m_net->generator, false);
     return m_net->generate(z.to(m_device, torch::kFloat));
 }

@@ -119,7 +119,6 @@ public:
 
 private:
     void makeOptimizers();
-    void checkLatents(const torch::Tensor& z, const char* what) const;
 
     DcganOptions m_options;
     DcganNet m_net;

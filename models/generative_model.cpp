@@ -99,6 +99,22 @@ void GenerativeModel::checkTemperature(double temperature) const {
                          std::to_string(temperature));
 }
 
+void GenerativeModel::checkLatentBatch(const torch::Tensor& z, const char* what) const {
+    if (z.defined() && z.dim() == 2 && z.size(1) == latentDim()) return;
+    std::ostringstream msg;
+    msg << what << ": expects latents of shape N×" << latentDim() << ", got ";
+    if (z.defined())
+        msg << z.sizes();
+    else
+        msg << "no tensor";
+    throw ModelError(msg.str());
+}
+
+void GenerativeModel::checkLearningRate(double lr) const {
+    if (!(lr > 0.0 && std::isfinite(lr)))
+        throw ModelError(family() + ": learning rate must be > 0, got " + std::to_string(lr));
+}
+
 torch::Tensor GenerativeModel::standardNormalLatents(int64_t n, int64_t dim, double temperature,
                                                      uint64_t seed) const {
     if (n < 0) throw ModelError(family() + ": cannot draw " + std::to_string(n) + " latents");

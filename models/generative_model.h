@@ -247,6 +247,10 @@ public:
 
     // Throws ModelError unless temperature is finite and > 0.
     void checkTemperature(double temperature) const;
+    // Throws ModelError naming `what` and the shapes unless z is N×latentDim().
+    void checkLatentBatch(const torch::Tensor& z, const char* what) const;
+    // Throws ModelError naming the family unless lr is finite and > 0.
+    void checkLearningRate(double lr) const;
 
 protected:
     // n×dim draws from N(0, temperature²·I), made on the CPU from a generator seeded by `seed`, so

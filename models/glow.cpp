@@ -367,8 +367,7 @@ Capabilities Glow::capabilities() const {
 }
 
 void Glow::setLearningRate(double lr) {
-    if (!(lr > 0.0 && std::isfinite(lr)))
-        throw ModelError("glow: learning rate must be > 0, got " + std::to_string(lr));
+    checkLearningRate(lr);
     m_options.recipe.lr = lr;  // trainStep applies it, through the schedule
 }
 
@@ -421,15 +420,7 @@ torch::Tensor Glow::encode(const torch::Tensor& x) {
 }
 
 torch::Tensor Glow::decode(const torch::Tensor& z) {
-    if (!z.defined() || z.dim() != 2 || z.size(1) != latentDim()) {
-        std::ostringstream msg;
-        msg << "glow decode: expects latents of shape N×" << latentDim() << ", got ";
-        if (z.defined())
-            msg << z.sizes();
-        else
-            msg << "no tensor";
-        throw ModelError(msg.str());
-    }
+    checkLatentBatch(z, "glow decode");
     const torch::Tensor flat = z.to(m_device, torch::kFloat);
     std::vector<torch::Tensor> levels;
     int64_t offset = 0;

@@ -507,8 +507,7 @@ void PixelCnn::makeOptimizer() {
 }
 
 void PixelCnn::setLearningRate(double lr) {
-    if (!(lr > 0.0 && std::isfinite(lr)))
-        throw ModelError("pixelcnn: learning rate must be > 0, got " + std::to_string(lr));
+    checkLearningRate(lr);
     m_options.recipe.lr = lr;  // trainStep applies it, through the schedule
 }
 

@@ -217,8 +217,7 @@ Capabilities Vae::capabilities() const {
 }
 
 void Vae::setLearningRate(double lr) {
-    if (!(lr > 0.0 && std::isfinite(lr)))
-        throw ModelError("vae: learning rate must be > 0, got " + std::to_string(lr));
+    checkLearningRate(lr);
     m_options.recipe.lr = lr;  // trainStep applies it, through the schedule
 }
 
@@ -235,15 +234,7 @@ torch::Tensor Vae::encode(const torch::Tensor& x) {
 }
 
 torch::Tensor Vae::decode(const torch::Tensor& z) {
-    if (!z.defined() || z.dim() != 2 || z.size(1) != m_options.latent) {
-        std::ostringstream msg;
-        msg << "vae decode: expects latents of shape N×" << m_options.latent << ", got ";
-        if (z.defined())
-            msg << z.sizes();
-        else
-            msg << "no tensor";
-        throw ModelError(msg.str());
-    }
+    checkLatentBatch(z, "vae decode");
     return m_net->decode(z.to(m_device, torch::kFloat));
 }
 

@@ -160,8 +160,7 @@ Capabilities VaeGan::capabilities() const {
 }
 
 void VaeGan::setLearningRate(double lr) {
-    if (!(lr > 0.0 && std::isfinite(lr)))
-        throw ModelError("vaegan: learning rate must be > 0, got " + std::to_string(lr));
+    checkLearningRate(lr);
     m_options.recipe.lr = lr;  // trainStep applies it, through the schedule
 }
 
@@ -178,15 +177,7 @@ torch::Tensor VaeGan::encode(const torch::Tensor& x) {
 }
 
 torch::Tensor VaeGan::decode(const torch::Tensor& z) {
-    if (!z.defined() || z.dim() != 2 || z.size(1) != m_options.latent) {
-        std::ostringstream msg;
-        msg << "vaegan decode: expects latents of shape N×" << m_options.latent << ", got ";
-        if (z.defined())
-            msg << z.sizes();
-        else
-            msg << "no tensor";
-        throw ModelError(msg.str());
-    }
+    checkLatentBatch(z, "vaegan decode");
     return m_net->vae->decode(z.to(m_device, torch::kFloat));
 }
 

@@ -287,8 +287,7 @@ void VqVae::makeOptimizers() {
 }
 
 void VqVae::setLearningRate(double lr) {
-    if (!(lr > 0.0 && std::isfinite(lr)))
-        throw ModelError("vqvae: learning rate must be > 0, got " + std::to_string(lr));
+    checkLearningRate(lr);
     // One rate for the phase now training; the other keeps its own. trainStep applies it.
     (inPriorPhase() ? m_options.priorRecipe : m_options.recipe).lr = lr;
 }
@@ -327,9 +326,7 @@ torch::Tensor VqVae::encode(const torch::Tensor& x) {
 }
 
 torch::Tensor VqVae::decode(const torch::Tensor& z) {
-    if (!z.defined() || z.dim() != 2 || z.size(1) != latentDim())
-        throw ModelError("vqvae decode: expects latents of shape N×" + std::to_string(latentDim()) +
-                         ", got " + shapeText(z));
+    checkLatentBatch(z, "vqvae decode");
     return m_net->decode(
         z.to(m_device, torch::kFloat)
             .view({z.size(0), m_options.codeDim, m_options.gridHeight(), m_options.gridWidth()}));
