@@ -129,6 +129,29 @@ private slots:
                  "VQ-VAE reconstructions sharper than the VAE's");
         QVERIFY2(vqMse <= vaeMse * 1.1, "at a similar reconstruction error or better");
 
+        // The VAE-GAN sits between: sharper than the VAE, with the encoder the GAN lacks (issue
+        // 14's bars). Its reconstructions beat the VAE's sharpness by a small margin that a
+        // 300-image subset can reverse, so only the full run checks that. Its classifier_fd is
+        // printed, not asserted: against the VAE's it is within sampling noise (79 against 88 in
+        // `eval`'s samples, 86 against 82 in these), so issue 14's "lower FD than the VAE" is not
+        // met reliably by the shipped file.
+        if (dir.exists(QStringLiteral("vaegan_fashion-mnist.lec"))) {
+            LoadedCheckpoint hybrid = load("vaegan");
+            const torch::Tensor samples = hybrid.model->sample(count, 1.0, 1).clamp(-1, 1);
+            const double sharp = meanSharpness(samples);
+            const double fd = classifierFrechetDistance(*judge.classifier, samples, real);
+            const torch::Tensor recon =
+                hybrid.model->decode(hybrid.model->encode(real)).clamp(-1, 1);
+            qInfo("vaegan: sample sharpness / data %.3f, classifier_fd %.1f (vae %.1f), "
+                  "reconstruction sharpness / data %.3f (vae %.3f)",
+                  sharp / dataSharpness, fd, vaeFd, meanSharpness(recon) / dataSharpness,
+                  meanSharpness(vaeRecon) / dataSharpness);
+            QVERIFY2(sharp >= 1.3 * vaeSharp, "VAE-GAN samples at least 1.3x as sharp as the VAE's");
+            if (heldOutImages() >= kRecordImages)
+                QVERIFY2(meanSharpness(recon) > meanSharpness(vaeRecon),
+                         "VAE-GAN reconstructions sharper than the VAE's");
+        }
+
         const double glowBpd = load("glow").header.metrics.value("bpd").toDouble();
         const double pixelBpd = load("pixelcnn").header.metrics.value("bpd").toDouble();
         qInfo("held-out bits/dim: glow %.3f, pixelcnn %.3f", glowBpd, pixelBpd);
