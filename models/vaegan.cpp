@@ -188,7 +188,7 @@ torch::Tensor VaeGan::samplePrior(int64_t n, double temperature, uint64_t seed) 
 // Reals towards 1, reconstructions and prior samples towards 0 (softplus(-l) = −log σ(l)), with
 // DCGAN's lazy R1 penalty on reals.
 void VaeGan::discriminatorStep(const torch::Tensor& real, const torch::Tensor& recon,
-                                        const torch::Tensor& prior, Metrics& out) {
+                               const torch::Tensor& prior, Metrics& out) {
     VaeGanNetImpl& net = *m_net;
     const bool penalise = m_options.r1Gamma > 0.0 && m_dSteps % m_options.r1Interval == 0;
     const torch::Tensor realIn = penalise ? real.detach().requires_grad_(true) : real;
@@ -250,8 +250,10 @@ Metrics VaeGan::trainStep(const torch::Tensor& batch) {
     const torch::Tensor kl = klPerImage(mu, logvar).mean();
     const torch::Tensor ganG =
         torch::softplus(-reconLogits).mean() + torch::softplus(-priorLogits).mean();
-    const torch::Tensor nll =
-        -discretizedLogisticLogProb(x, recon.detach(), net.vae->logScale()).flatten(1).sum(1).mean();
+    const torch::Tensor nll = -discretizedLogisticLogProb(x, recon.detach(), net.vae->logScale())
+                                   .flatten(1)
+                                   .sum(1)
+                                   .mean();
     const torch::Tensor encoderLoss = m_options.beta * kl + llike;
     const torch::Tensor decoderLoss = m_options.gamma * llike + ganG;
     const auto encoderGrads =
@@ -259,10 +261,9 @@ Metrics VaeGan::trainStep(const torch::Tensor& batch) {
     const auto decoderGrads = torch::autograd::grad({decoderLoss}, m_decoderParams);
     const auto scaleGrads = torch::autograd::grad({nll}, m_scaleParams);
     m_vaeOptimizer->zero_grad();
-    const auto assign = [](const std::vector<torch::Tensor>& params,
+    const auto assign = [](std::vector<torch::Tensor>& params,
                            const std::vector<torch::Tensor>& grads) {
-        for (size_t i = 0; i < params.size(); ++i)
-            const_cast<torch::Tensor&>(params[i]).mutable_grad() = grads[i].detach();
+        for (size_t i = 0; i < params.size(); ++i) params[i].mutable_grad() = grads[i].detach();
     };
     assign(m_encoderParams, encoderGrads);
     assign(m_decoderParams, decoderGrads);
@@ -292,9 +293,13 @@ Metrics VaeGan::evaluate(const torch::Tensor& batch) {
     const torch::Tensor noise = torch::randn({n, m_options.latent}, gen, torch::kFloat);
     const torch::Tensor priorZ = torch::randn({n, m_options.latent}, gen, torch::kFloat);
     auto [mu, logvar] = net.vae->encode(x);
-    const torch::Tensor sampled = net.vae->decode(mu + torch::exp(0.5 * logvar) * noise.to(m_device));
-    const double nll =
-        -discretizedLogisticLogProb(x, sampled, net.vae->logScale()).flatten(1).sum(1).mean().item<double>();
+    const torch::Tensor sampled =
+        net.vae->decode(mu + torch::exp(0.5 * logvar) * noise.to(m_device));
+    const double nll = -discretizedLogisticLogProb(x, sampled, net.vae->logScale())
+                            .flatten(1)
+                            .sum(1)
+                            .mean()
+                            .item<double>();
     const double kl = klPerImage(mu, logvar).mean().item<double>();
     const torch::Tensor recon = net.vae->decode(mu);
     const auto [realFeatures, realLogits] = net.discriminate(x);
@@ -302,15 +307,15 @@ Metrics VaeGan::evaluate(const torch::Tensor& batch) {
     const torch::Tensor priorLogits = net.discriminate(net.vae->decode(priorZ.to(m_device))).second;
     net.train(wasTraining);
     const double dims = double(m_options.shape.numel());
-    return {{"loss", nll + kl},
-            {"nll", nll},
-            {"kl", kl},
-            {"bpd", (nll + kl) / (dims * std::log(2.0))},
-            {"recon_mse", (recon - x).pow(2).mean().item<double>()},
-            {"llike", 0.5 * (reconFeatures - realFeatures).pow(2).sum(1).mean().item<double>()},
-            {"d_real", torch::sigmoid(realLogits).mean().item<double>()},
-            {"d_fake",
-             torch::sigmoid(torch::cat({reconLogits, priorLogits})).mean().item<double>()}};
+    return {
+        {"loss", nll + kl},
+        {"nll", nll},
+        {"kl", kl},
+        {"bpd", (nll + kl) / (dims * std::log(2.0))},
+        {"recon_mse", (recon - x).pow(2).mean().item<double>()},
+        {"llike", 0.5 * (reconFeatures - realFeatures).pow(2).sum(1).mean().item<double>()},
+        {"d_real", torch::sigmoid(realLogits).mean().item<double>()},
+        {"d_fake", torch::sigmoid(torch::cat({reconLogits, priorLogits})).mean().item<double>()}};
 }
 
 void registerVaeGan(ModelRegistry& registry) {

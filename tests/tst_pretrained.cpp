@@ -1,8 +1,8 @@
-#include "core/storage/checkpoint.h"
 #include "core/data/datasets.h"
-#include "core/metrics/classification.h"
 #include "core/interactive/engine.h"
+#include "core/metrics/classification.h"
 #include "core/metrics/metrics.h"
+#include "core/storage/checkpoint.h"
 #include "core/training/trainer.h"
 
 #include <QDir>
@@ -142,11 +142,13 @@ private slots:
             const double fd = classifierFrechetDistance(*judge.classifier, samples, real);
             const torch::Tensor recon =
                 hybrid.model->decode(hybrid.model->encode(real)).clamp(-1, 1);
-            qInfo("vaegan: sample sharpness / data %.3f, classifier_fd %.1f (vae %.1f), "
-                  "reconstruction sharpness / data %.3f (vae %.3f)",
-                  sharp / dataSharpness, fd, vaeFd, meanSharpness(recon) / dataSharpness,
-                  meanSharpness(vaeRecon) / dataSharpness);
-            QVERIFY2(sharp >= 1.3 * vaeSharp, "VAE-GAN samples at least 1.3x as sharp as the VAE's");
+            qInfo(
+                "vaegan: sample sharpness / data %.3f, classifier_fd %.1f (vae %.1f), "
+                "reconstruction sharpness / data %.3f (vae %.3f)",
+                sharp / dataSharpness, fd, vaeFd, meanSharpness(recon) / dataSharpness,
+                meanSharpness(vaeRecon) / dataSharpness);
+            QVERIFY2(sharp >= 1.3 * vaeSharp,
+                     "VAE-GAN samples at least 1.3x as sharp as the VAE's");
             if (heldOutImages() >= kRecordImages)
                 QVERIFY2(meanSharpness(recon) > meanSharpness(vaeRecon),
                          "VAE-GAN reconstructions sharper than the VAE's");

@@ -53,9 +53,13 @@ private slots:
 
     void configIsValidated() {
         auto& registry = le::ModelRegistry::instance();
-        for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
-                 {"gamma", "0"}, {"beta", "-1"}, {"channels", "2"}, {"r1_interval", "0"},
-                 {"beta1", "1"}, {"latent", "0"}}) {
+        for (const auto& [key, value] :
+             std::vector<std::pair<std::string, std::string>>{{"gamma", "0"},
+                                                              {"beta", "-1"},
+                                                              {"channels", "2"},
+                                                              {"r1_interval", "0"},
+                                                              {"beta1", "1"},
+                                                              {"latent", "0"}}) {
             le::ModelConfig c = vaeGanConfig({1, 28, 28});
             c.set(key, value);
             try {
@@ -127,10 +131,11 @@ private slots:
         torch::NoGradGuard noGrad;
         const double sharpness = le::meanSharpness(model->sample(200, 1.0, 3).clamp(-1, 1));
         const double vaeSharpness = le::meanSharpness(vae->sample(200, 1.0, 3).clamp(-1, 1));
-        qInfo("recon_mse %.3f -> %.3f in training; held-out %.4f (mean image %.4f), bpd %.3f -> "
-              "%.3f; sample sharpness %.0f against the VAE's %.0f",
-              meanOf(mse, 0, 20), meanOf(mse, kSteps - 20, kSteps), after.at("recon_mse"),
-              meanImageMse, before.at("bpd"), after.at("bpd"), sharpness, vaeSharpness);
+        qInfo(
+            "recon_mse %.3f -> %.3f in training; held-out %.4f (mean image %.4f), bpd %.3f -> "
+            "%.3f; sample sharpness %.0f against the VAE's %.0f",
+            meanOf(mse, 0, 20), meanOf(mse, kSteps - 20, kSteps), after.at("recon_mse"),
+            meanImageMse, before.at("bpd"), after.at("bpd"), sharpness, vaeSharpness);
         QVERIFY2(meanOf(mse, kSteps - 20, kSteps) < 0.7 * meanOf(mse, 0, 20),
                  "reconstructions improve in training");
         QVERIFY2(after.at("recon_mse") < 0.6 * meanImageMse,

@@ -61,7 +61,7 @@ struct AutoregressiveStep {
     quint64 branch = 0;      // the branch it belongs to (the id restart() or branch() returned)
     QString family;
     QString valueName = QStringLiteral("value");  // what a position holds: "value", "code"
-    qint64 position = -1;  // -1: the state before any step
+    qint64 position = -1;                         // -1: the state before any step
     qint64 stepsDone = 0;
     qint64 totalSteps = 0;
     int channel = 0, row = 0, col = 0;
@@ -164,7 +164,7 @@ private:
     // Loop thread only.
     std::unique_ptr<Sampling> m_sampling;
     std::map<quint64, std::unique_ptr<Sampling>> m_parked;  // the other branches, by id
-    ModelCache m_models;                                      // the session thread's
+    ModelCache m_models;                                    // the session thread's
     bool m_unreported = false;  // the last step's state has not reached the GUI yet
 };
 

@@ -1,18 +1,18 @@
 #include "ui/views/autoregressive_view.h"
 
-#include "ui/widgets/anchor_editor.h"
 #include "core/autoregressive/autoregressive_video.h"
 #include "core/autoregressive/entropy_grid.h"
-#include "ui/widgets/entropy_map_view.h"
-#include "core/imaging/image_io.h"
-#include "core/data/image_import.h"
-#include "ui/widgets/image_view.h"
-#include "ui/qt_image.h"
 #include "core/data/datasets.h"
+#include "core/data/image_import.h"
 #include "core/imaging/fit.h"
+#include "core/imaging/image_io.h"
+#include "ui/qt_image.h"
+#include "ui/widgets/anchor_editor.h"
+#include "ui/widgets/entropy_map_view.h"
+#include "ui/widgets/image_view.h"
+#include "ui/widgets/view_controls.h"
 #include "ui/workspace_state.h"
 
-#include "ui/widgets/view_controls.h"
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>
@@ -584,7 +584,8 @@ void AutoregressiveView::showDistribution(const AutoregressiveStep& step) {
                    .arg(step.totalSteps)
                    .arg(step.gridHeight)
                    .arg(step.gridWidth)
-                   .arg(step.valueName == QLatin1String("value") ? QString() : " " + step.valueName + "s");
+                   .arg(step.valueName == QLatin1String("value") ? QString()
+                                                                 : " " + step.valueName + "s");
     } else {
         text = tr("Position %1 of %2: row %3, column %4, %5 = %6%7 \u00b7 %8 ms per step")
                    .arg(step.position + 1)

@@ -3,9 +3,9 @@
 #include "core/jobs/temperature_grid_job.h"
 #include "ui/qt_image.h"
 #include "ui/widgets/image_view.h"
+#include "ui/widgets/view_controls.h"
 #include "ui/workspace_state.h"
 
-#include "ui/widgets/view_controls.h"
 #include <QAction>
 #include <QComboBox>
 #include <QDir>

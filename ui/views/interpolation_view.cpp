@@ -10,9 +10,9 @@
 #include "core/latent/routes.h"
 #include "ui/qt_image.h"
 #include "ui/widgets/image_view.h"
+#include "ui/widgets/view_controls.h"
 #include "ui/workspace_state.h"
 
-#include "ui/widgets/view_controls.h"
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>
@@ -195,8 +195,7 @@ QWidget* InterpolationView::buildControls() {
     form->addRow(playRow);
 
     std::tie(m_exportPng, m_exportVideo) = addExportRow(
-        form, box,
-        {tr("PNG\u2026"), tr("Export the strips as one PNG, a row per model (Ctrl+E)")},
+        form, box, {tr("PNG\u2026"), tr("Export the strips as one PNG, a row per model (Ctrl+E)")},
         {tr("MP4\u2026"),
          tr("Export the animation as an MP4 video, the models stacked (Ctrl+Shift+E)")});
     connect(m_exportPng, &QPushButton::clicked, this, [this] { chooseExport(false); });

@@ -9,9 +9,9 @@
 #include "ui/qt_image.h"
 #include "ui/widgets/code_grid_editor.h"
 #include "ui/widgets/image_view.h"
+#include "ui/widgets/view_controls.h"
 #include "ui/workspace_state.h"
 
-#include "ui/widgets/view_controls.h"
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>

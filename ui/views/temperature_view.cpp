@@ -1,9 +1,9 @@
 #include "ui/views/temperature_view.h"
 
 #include "ui/qt_image.h"
+#include "ui/widgets/view_controls.h"
 #include "ui/workspace_state.h"
 
-#include "ui/widgets/view_controls.h"
 #include <QAction>
 #include <QCheckBox>
 #include <QComboBox>
