@@ -5,17 +5,18 @@
 // branching and switching branches, and a workspace that rebuilds every branch. Checks what the
 // user sees change.
 
-#include "ui/widgets/anchor_editor.h"
-#include "ui/views/autoregressive_view.h"
-#include "core/storage/checkpoint.h"
 #include "core/autoregressive/entropy_grid.h"
-#include "ui/widgets/entropy_map_view.h"
-#include "core/data/fashion_mnist.h"
-#include "ui/widgets/image_view.h"
-#include "core/storage/model_catalog.h"
 #include "core/data/datasets.h"
+#include "core/data/fashion_mnist.h"
 #include "core/imaging/fit.h"
+#include "core/storage/checkpoint.h"
+#include "core/storage/model_catalog.h"
 #include "core/storage/workspace.h"
+#include "tiny_checkpoints.h"
+#include "ui/views/autoregressive_view.h"
+#include "ui/widgets/anchor_editor.h"
+#include "ui/widgets/entropy_map_view.h"
+#include "ui/widgets/image_view.h"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -43,16 +44,6 @@ using le::AutoregressiveView;
 namespace {
 
 constexpr int kSize = 8;  // 8×8 grey: 64 positions, 2×2 VQ-VAE codes
-
-QString writeCheckpoint(const QString& path, const std::string& family, le::ModelConfig config) {
-    le::writeImageShape(config, le::ImageShape{1, kSize, kSize});
-    torch::manual_seed(3);
-    auto model = le::ModelRegistry::instance().create(family, config);
-    le::CheckpointHeader header;
-    header.dataset = QStringLiteral("fashion-mnist");
-    le::saveCheckpoint(path, *model, header);
-    return path;
-}
 
 cv::Mat gradientImage() {
     cv::Mat image(kSize, kSize, CV_8UC1);
@@ -155,22 +146,16 @@ private:
 void TestAutoregressiveView::initTestCase() {
     QStandardPaths::setTestModeEnabled(true);
     QVERIFY(m_tmp.isValid());
-    le::ModelConfig pixel;
-    pixel.set("hidden", int64_t{8});
-    pixel.set("layers", int64_t{2});
+    const le::ImageShape shape{1, kSize, kSize};
+    const QString dataset = QStringLiteral("fashion-mnist");
+    le::ModelConfig pixel = le::test::tinyConfig("pixelcnn");
     pixel.set("kernel", int64_t{3});
-    m_pixelcnn = writeCheckpoint(m_tmp.filePath("pixelcnn_tiny.lec"), "pixelcnn", pixel);
-    le::ModelConfig vq;
-    vq.set("hidden", int64_t{8});
-    vq.set("codes", int64_t{8});
-    vq.set("code_dim", int64_t{4});
-    vq.set("prior_hidden", int64_t{8});
-    vq.set("prior_layers", int64_t{2});
-    m_vqvae = writeCheckpoint(m_tmp.filePath("vqvae_tiny.lec"), "vqvae", vq);
-    le::ModelConfig vae;
-    vae.set("hidden", int64_t{8});
-    vae.set("latent", int64_t{4});
-    m_vae = writeCheckpoint(m_tmp.filePath("vae_tiny.lec"), "vae", vae);
+    m_pixelcnn = le::test::writeTinyCheckpoint(m_tmp.filePath("pixelcnn_tiny.lec"), "pixelcnn",
+                                               pixel, shape, dataset, 3);
+    m_vqvae = le::test::writeTinyCheckpoint(m_tmp.filePath("vqvae_tiny.lec"), "vqvae",
+                                            le::test::tinyConfig("vqvae"), shape, dataset, 3);
+    m_vae = le::test::writeTinyCheckpoint(m_tmp.filePath("vae_tiny.lec"), "vae",
+                                          le::test::tinyConfig("vae"), shape, dataset, 3);
     QStringList skipped;
     m_catalog = le::scanCheckpoints({m_tmp.path()}, {}, &skipped);
     QVERIFY2(skipped.isEmpty(), qPrintable(skipped.join('\n')));

@@ -9,6 +9,7 @@
 #include "core/jobs/compare_job.h"
 #include "core/storage/checkpoint.h"
 #include "core/storage/model_catalog.h"
+#include "tiny_checkpoints.h"
 #include "ui/views/compare_view.h"
 #include "ui/widgets/image_view.h"
 
@@ -34,16 +35,6 @@ namespace {
 
 constexpr int kSize = 28;
 constexpr int kCount = 16;
-
-QString writeCheckpoint(const QString& path, const std::string& family, le::ModelConfig config) {
-    le::writeImageShape(config, le::ImageShape{1, kSize, kSize});
-    torch::manual_seed(5);
-    auto model = le::ModelRegistry::instance().create(family, config);
-    le::CheckpointHeader header;
-    header.dataset = QStringLiteral("fashion-mnist");
-    le::saveCheckpoint(path, *model, header);
-    return path;
-}
 
 bool haveFashionMnist() {
     return QFileInfo::exists(le::defaultFashionMnistDir() + "/t10k-images-idx3-ubyte.gz");
@@ -80,30 +71,13 @@ private:
 void TestCompareView::initTestCase() {
     QStandardPaths::setTestModeEnabled(true);
     QVERIFY(m_tmp.isValid());
-    le::ModelConfig vae;
-    vae.set("hidden", int64_t{8});
-    vae.set("latent", int64_t{4});
-    writeCheckpoint(m_tmp.filePath("a_vae.lec"), "vae", vae);
-    le::ModelConfig gan;
-    gan.set("hidden", int64_t{4});
-    gan.set("latent", int64_t{4});
-    writeCheckpoint(m_tmp.filePath("b_dcgan.lec"), "dcgan", gan);
-    le::ModelConfig glow;
-    glow.set("levels", int64_t{2});
-    glow.set("steps", int64_t{2});
-    glow.set("hidden", int64_t{8});
-    writeCheckpoint(m_tmp.filePath("c_glow.lec"), "glow", glow);
-    le::ModelConfig pixel;
-    pixel.set("hidden", int64_t{8});
-    pixel.set("layers", int64_t{2});
-    writeCheckpoint(m_tmp.filePath("d_pixelcnn.lec"), "pixelcnn", pixel);
-    le::ModelConfig vq;
-    vq.set("hidden", int64_t{8});
-    vq.set("codes", int64_t{8});
-    vq.set("code_dim", int64_t{4});
-    vq.set("prior_hidden", int64_t{8});
-    vq.set("prior_layers", int64_t{2});
-    writeCheckpoint(m_tmp.filePath("e_vqvae.lec"), "vqvae", vq);
+    le::test::writeTinyCheckpoints(m_tmp.path(),
+                                   {{"a_vae.lec", "vae"},
+                                    {"b_dcgan.lec", "dcgan"},
+                                    {"c_glow.lec", "glow"},
+                                    {"d_pixelcnn.lec", "pixelcnn"},
+                                    {"e_vqvae.lec", "vqvae"}},
+                                   {1, kSize, kSize}, QStringLiteral("fashion-mnist"));
     m_catalog = le::scanCheckpoints({m_tmp.path()});
     QCOMPARE(int(m_catalog.size()), 5);
 

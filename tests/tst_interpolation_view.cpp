@@ -12,6 +12,7 @@
 #include "core/latent/sampling.h"
 #include "core/storage/checkpoint.h"
 #include "core/storage/model_catalog.h"
+#include "tiny_checkpoints.h"
 #include "ui/views/interpolation_view.h"
 #include "ui/widgets/image_view.h"
 
@@ -36,16 +37,6 @@ namespace {
 
 constexpr int kSize = 28;
 constexpr int kFrames = 6;
-
-QString writeCheckpoint(const QString& path, const std::string& family, le::ModelConfig config) {
-    le::writeImageShape(config, le::ImageShape{1, kSize, kSize});
-    torch::manual_seed(5);
-    auto model = le::ModelRegistry::instance().create(family, config);
-    le::CheckpointHeader header;
-    header.dataset = QStringLiteral("tiny-set");  // no such dataset: endpoints come from the test
-    le::saveCheckpoint(path, *model, header);
-    return path;
-}
 
 cv::Mat square(int value, int side) {
     cv::Mat image(40, 40, CV_8UC3, cv::Scalar(20, 40, 60));
@@ -77,30 +68,14 @@ private:
 void TestInterpolationView::initTestCase() {
     QStandardPaths::setTestModeEnabled(true);
     QVERIFY(m_tmp.isValid());
-    le::ModelConfig vae;
-    vae.set("hidden", int64_t{8});
-    vae.set("latent", int64_t{4});
-    writeCheckpoint(m_tmp.filePath("a_vae.lec"), "vae", vae);
-    le::ModelConfig glow;
-    glow.set("levels", int64_t{2});
-    glow.set("steps", int64_t{2});
-    glow.set("hidden", int64_t{8});
-    writeCheckpoint(m_tmp.filePath("b_glow.lec"), "glow", glow);
-    le::ModelConfig gan;
-    gan.set("hidden", int64_t{4});
-    gan.set("latent", int64_t{4});
-    writeCheckpoint(m_tmp.filePath("c_dcgan.lec"), "dcgan", gan);
-    le::ModelConfig vq;
-    vq.set("hidden", int64_t{8});
-    vq.set("codes", int64_t{8});
-    vq.set("code_dim", int64_t{4});
-    vq.set("prior_hidden", int64_t{8});
-    vq.set("prior_layers", int64_t{2});
-    writeCheckpoint(m_tmp.filePath("d_vqvae.lec"), "vqvae", vq);
-    le::ModelConfig pixel;
-    pixel.set("hidden", int64_t{8});
-    pixel.set("layers", int64_t{2});
-    writeCheckpoint(m_tmp.filePath("e_pixelcnn.lec"), "pixelcnn", pixel);
+    // "tiny-set" is no dataset: the endpoints come from the test.
+    le::test::writeTinyCheckpoints(m_tmp.path(),
+                                   {{"a_vae.lec", "vae"},
+                                    {"b_glow.lec", "glow"},
+                                    {"c_dcgan.lec", "dcgan"},
+                                    {"d_vqvae.lec", "vqvae"},
+                                    {"e_pixelcnn.lec", "pixelcnn"}},
+                                   {1, kSize, kSize}, QStringLiteral("tiny-set"));
     m_catalog = le::scanCheckpoints({m_tmp.path()});
     QCOMPARE(int(m_catalog.size()), 5);
 }

@@ -6,17 +6,18 @@
 // edited by clicks (select, palette, paint, undo, reset) and decoded as it changes; its code-usage
 // histogram counts dead codes as an independent count over the same held-out images does.
 
-#include "core/storage/checkpoint.h"
-#include "ui/widgets/code_grid_editor.h"
-#include "ui/widgets/code_grid_widget.h"
+#include "core/data/datasets.h"
 #include "core/data/faces.h"
 #include "core/imaging/image_io.h"
-#include "ui/widgets/image_view.h"
-#include "ui/views/inversion_view.h"
+#include "core/storage/checkpoint.h"
 #include "core/storage/model_catalog.h"
-#include "ui/qt_image.h"
-#include "core/data/datasets.h"
 #include "models/vqvae.h"
+#include "tiny_checkpoints.h"
+#include "ui/qt_image.h"
+#include "ui/views/inversion_view.h"
+#include "ui/widgets/code_grid_editor.h"
+#include "ui/widgets/code_grid_widget.h"
+#include "ui/widgets/image_view.h"
 
 #include <QComboBox>
 #include <QLabel>
@@ -41,16 +42,6 @@ using le::InversionView;
 namespace {
 
 constexpr int kSize = 28;
-
-QString writeCheckpoint(const QString& path, const std::string& family, le::ModelConfig config) {
-    le::writeImageShape(config, le::ImageShape{1, kSize, kSize});
-    torch::manual_seed(5);
-    auto model = le::ModelRegistry::instance().create(family, config);
-    le::CheckpointHeader header;
-    header.dataset = QStringLiteral("tiny-set");  // no such dataset: images come from the test
-    le::saveCheckpoint(path, *model, header);
-    return path;
-}
 
 QString shipped(const QString& file) {
     return QDir(qEnvironmentVariable("LE_SOURCE_DIR")).filePath("models/pretrained/" + file);
@@ -100,25 +91,13 @@ private:
 void TestInversionView::initTestCase() {
     QStandardPaths::setTestModeEnabled(true);
     QVERIFY(m_tmp.isValid());
-    le::ModelConfig vae;
-    vae.set("hidden", int64_t{8});
-    vae.set("latent", int64_t{4});
-    writeCheckpoint(m_tmp.filePath("a_vae.lec"), "vae", vae);
-    le::ModelConfig gan;
-    gan.set("hidden", int64_t{4});
-    gan.set("latent", int64_t{4});
-    writeCheckpoint(m_tmp.filePath("b_dcgan.lec"), "dcgan", gan);
-    le::ModelConfig vq;
-    vq.set("hidden", int64_t{8});
-    vq.set("codes", int64_t{8});
-    vq.set("code_dim", int64_t{4});
-    vq.set("prior_hidden", int64_t{8});
-    vq.set("prior_layers", int64_t{2});
-    writeCheckpoint(m_tmp.filePath("c_vqvae.lec"), "vqvae", vq);
-    le::ModelConfig pixel;
-    pixel.set("hidden", int64_t{8});
-    pixel.set("layers", int64_t{2});
-    writeCheckpoint(m_tmp.filePath("d_pixelcnn.lec"), "pixelcnn", pixel);
+    // "tiny-set" is no dataset: the images come from the test.
+    le::test::writeTinyCheckpoints(m_tmp.path(),
+                                   {{"a_vae.lec", "vae"},
+                                    {"b_dcgan.lec", "dcgan"},
+                                    {"c_vqvae.lec", "vqvae"},
+                                    {"d_pixelcnn.lec", "pixelcnn"}},
+                                   {1, kSize, kSize}, QStringLiteral("tiny-set"));
     m_catalog = le::scanCheckpoints({m_tmp.path()});
     QCOMPARE(int(m_catalog.size()), 4);
 

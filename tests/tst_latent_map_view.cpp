@@ -3,8 +3,8 @@
 // Fashion-MNIST VAE in a real worker: the likelihood meter scoring what is on screen under the
 // shipped Glow and PixelCNN.
 
-#include "ui/widgets/image_view.h"
 #include "ui/views/latent_map_view.h"
+#include "ui/widgets/image_view.h"
 #include "ui/widgets/likelihood_meter_widget.h"
 
 #include <QDir>

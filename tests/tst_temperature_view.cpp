@@ -17,6 +17,7 @@
 #include "models/glow.h"
 #include "models/pixelcnn.h"
 #include "models/vqvae.h"
+#include "tiny_checkpoints.h"
 #include "ui/qt_image.h"
 #include "ui/views/temperature_view.h"
 
@@ -48,32 +49,10 @@ constexpr int kSize = 28;
 
 std::unique_ptr<le::GenerativeModel> makeModel(const std::string& family, le::ModelConfig config,
                                                const le::ImageShape& shape = {1, kSize, kSize}) {
-    le::writeImageShape(config, shape);
-    torch::manual_seed(5);
-    return le::ModelRegistry::instance().create(family, config);
+    return le::test::makeTinyModel(family, std::move(config), shape);
 }
 
-le::ModelConfig tinyConfig(const std::string& family) {
-    le::ModelConfig c;
-    if (family == "vae" || family == "dcgan") {
-        c.set("hidden", int64_t{family == "vae" ? 8 : 4});
-        c.set("latent", int64_t{4});
-    } else if (family == "glow") {
-        c.set("levels", int64_t{2});
-        c.set("steps", int64_t{2});
-        c.set("hidden", int64_t{8});
-    } else if (family == "pixelcnn") {
-        c.set("hidden", int64_t{8});
-        c.set("layers", int64_t{2});
-    } else if (family == "vqvae") {
-        c.set("hidden", int64_t{8});
-        c.set("codes", int64_t{8});
-        c.set("code_dim", int64_t{4});
-        c.set("prior_hidden", int64_t{8});
-        c.set("prior_layers", int64_t{2});
-    }
-    return c;
-}
+using le::test::tinyConfig;
 
 QString pretrained(const QString& file) {
     return QDir(qEnvironmentVariable("LE_SOURCE_DIR")).filePath("models/pretrained/" + file);

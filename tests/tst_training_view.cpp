@@ -6,11 +6,11 @@
 // overlaid or as small multiples; the tab's state goes into a workspace and comes back, a missing
 // run warned about.
 
-#include "core/storage/checkpoint.h"
 #include "core/imaging/image_io.h"
-#include "ui/widgets/image_view.h"
-#include "ui/views/training_view.h"
+#include "core/storage/checkpoint.h"
 #include "core/storage/workspace.h"
+#include "ui/views/training_view.h"
+#include "ui/widgets/image_view.h"
 
 #include <QComboBox>
 #include <QDir>

@@ -53,11 +53,8 @@ QString cell(double value, int decimals, const QString& suffix = {}) {
                              : QString::number(value, 'f', decimals) + suffix;
 }
 
-bool sameModels(const QVector<CatalogEntry>& a, const QVector<CatalogEntry>& b) {
-    if (a.size() != b.size()) return false;
-    for (int i = 0; i < a.size(); ++i)
-        if (a[i].path != b[i].path) return false;
-    return true;
+bool canSample(const CatalogEntry& e) {
+    return e.capabilities.sample;
 }
 
 }  // namespace
@@ -213,24 +210,13 @@ QWidget* CompareView::buildResults() {
 
 void CompareView::setCheckpoints(const QVector<CatalogEntry>& entries) {
     m_entries = entries;
-    const QString current = m_dataset->currentText();
-    QStringList datasets;
-    for (const CatalogEntry& e : entries)
-        if (e.capabilities.sample && !datasets.contains(e.dataset)) datasets << e.dataset;
-    QSignalBlocker block(m_dataset);
-    m_dataset->clear();
-    m_dataset->addItems(datasets);
-    const int keep = m_dataset->findText(current);
-    m_dataset->setCurrentIndex(keep >= 0 ? keep : 0);
+    fillDatasetCombo(m_dataset, entries, canSample);
     // A rescan that changes nothing here keeps the results (and a comparison in progress).
     if (!sameModels(comparedModels(), m_models) || m_rows.empty()) rebuildColumns();
 }
 
 QVector<CatalogEntry> CompareView::comparedModels() const {
-    QVector<CatalogEntry> models;
-    for (const CatalogEntry& e : m_entries)
-        if (e.dataset == m_dataset->currentText() && e.capabilities.sample) models.push_back(e);
-    return models;
+    return modelsOfDataset(m_entries, m_dataset->currentText(), canSample);
 }
 
 void CompareView::rebuildColumns() {

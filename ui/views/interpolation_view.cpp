@@ -49,17 +49,8 @@ constexpr int kMaxRows = 64;     // the stretch row below every model's row
 constexpr int kStripCell = 56;   // on-screen strip cell, pixels
 constexpr int kExportCell = 96;  // exported PNG and video cell, pixels
 
-QString preferredDataset(const QStringList& datasets) {
-    // Faces are the default example: two faces morphing read at a glance.
-    if (datasets.contains(QStringLiteral("faces"))) return QStringLiteral("faces");
-    return datasets.value(0);
-}
-
-bool sameModels(const QVector<CatalogEntry>& a, const QVector<CatalogEntry>& b) {
-    if (a.size() != b.size()) return false;
-    for (int i = 0; i < a.size(); ++i)
-        if (a[i].path != b[i].path) return false;
-    return true;
+bool canInterpolate(const CatalogEntry& e) {
+    return !interpolationRouteName(interpolationRoute(e.capabilities)).isEmpty();
 }
 
 }  // namespace
@@ -222,17 +213,8 @@ QWidget* InterpolationView::buildResults() {
 
 void InterpolationView::setCheckpoints(const QVector<CatalogEntry>& entries) {
     m_entries = entries;
-    const QString current = m_dataset->currentText();
-    QStringList datasets;
-    for (const CatalogEntry& e : entries)
-        if (!interpolationRouteName(interpolationRoute(e.capabilities)).isEmpty() &&
-            !datasets.contains(e.dataset))
-            datasets << e.dataset;
-    QSignalBlocker block(m_dataset);
-    m_dataset->clear();
-    m_dataset->addItems(datasets);
-    const int keep = m_dataset->findText(current);
-    m_dataset->setCurrentIndex(keep >= 0 ? keep : m_dataset->findText(preferredDataset(datasets)));
+    // Faces are the default example: two faces morphing read at a glance.
+    fillDatasetCombo(m_dataset, entries, canInterpolate, QStringLiteral("faces"));
     // A rescan that changes nothing here keeps the strips (and a run in progress).
     if (!sameModels(interpolatingModels(), m_models)) rebuildRows();
     if (m_ends[0].image.empty() && m_ends[1].image.empty()) loadDefaultEndpoints();
@@ -240,12 +222,7 @@ void InterpolationView::setCheckpoints(const QVector<CatalogEntry>& entries) {
 }
 
 QVector<CatalogEntry> InterpolationView::interpolatingModels() const {
-    QVector<CatalogEntry> models;
-    for (const CatalogEntry& e : m_entries)
-        if (e.dataset == m_dataset->currentText() &&
-            !interpolationRouteName(interpolationRoute(e.capabilities)).isEmpty())
-            models.push_back(e);
-    return models;
+    return modelsOfDataset(m_entries, m_dataset->currentText(), canInterpolate);
 }
 
 void InterpolationView::rebuildRows() {

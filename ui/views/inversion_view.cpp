@@ -55,6 +55,10 @@ ImageView* smallView(QWidget* parent, const QString& tip) {
     return view;
 }
 
+bool canInvert(const CatalogEntry& e) {
+    return !routeName(inversionRoute(e.capabilities)).isEmpty();
+}
+
 }  // namespace
 
 InversionView::InversionView(QWidget* parent) : QWidget(parent) {
@@ -209,28 +213,14 @@ QWidget* InversionView::buildResults() {
 
 void InversionView::setCheckpoints(const QVector<CatalogEntry>& entries) {
     m_entries = entries;
-    const QString current = m_dataset->currentText();
-    QStringList datasets;
-    for (const CatalogEntry& e : entries)
-        if (!routeName(inversionRoute(e.capabilities)).isEmpty() && !datasets.contains(e.dataset))
-            datasets << e.dataset;
-    QSignalBlocker block(m_dataset);
-    m_dataset->clear();
-    m_dataset->addItems(datasets);
-    const int keep = m_dataset->findText(current);
-    m_dataset->setCurrentIndex(keep >= 0 ? keep : 0);
+    fillDatasetCombo(m_dataset, entries, canInvert);
     rebuildRows();
     if (m_image.empty()) loadDatasetItem();
     updateButtons();
 }
 
 QVector<CatalogEntry> InversionView::invertingModels() const {
-    QVector<CatalogEntry> models;
-    for (const CatalogEntry& e : m_entries)
-        if (e.dataset == m_dataset->currentText() &&
-            !routeName(inversionRoute(e.capabilities)).isEmpty())
-            models.push_back(e);
-    return models;
+    return modelsOfDataset(m_entries, m_dataset->currentText(), canInvert);
 }
 
 void InversionView::rebuildRows() {

@@ -1,10 +1,10 @@
 #include "ui/views/latent_map_view.h"
 
 #include "core/errors.h"
+#include "core/imaging/video.h"
+#include "ui/qt_image.h"
 #include "ui/widgets/image_view.h"
 #include "ui/widgets/likelihood_meter_widget.h"
-#include "ui/qt_image.h"
-#include "core/imaging/video.h"
 #include "ui/workspace_state.h"
 
 #include <QDir>

@@ -248,23 +248,11 @@ QWidget* TemperatureView::buildGrid() {
 
 void TemperatureView::setCheckpoints(const QVector<CatalogEntry>& entries) {
     m_entries = entries;
-    const QString current = m_dataset->currentText();
-    QStringList datasets;
-    for (const CatalogEntry& e : entries)
-        if (e.capabilities.sample && !datasets.contains(e.dataset)) datasets << e.dataset;
-    {
-        const QSignalBlocker block(m_dataset);
-        m_dataset->clear();
-        m_dataset->addItems(datasets);
-        const int keep = m_dataset->findText(current);
-        m_dataset->setCurrentIndex(keep >= 0 ? keep : 0);
-    }
-    QVector<CatalogEntry> models;
-    for (const CatalogEntry& e : m_entries)
-        if (e.dataset == m_dataset->currentText() && e.capabilities.sample) models.push_back(e);
-    bool same = models.size() == m_models.size();
-    for (int i = 0; same && i < models.size(); ++i) same = models[i].path == m_models[i].path;
-    if (same && m_columns > 0) return;  // a rescan that changes nothing keeps the grid
+    const auto canSample = [](const CatalogEntry& e) { return e.capabilities.sample; };
+    fillDatasetCombo(m_dataset, entries, canSample);
+    const QVector<CatalogEntry> models =
+        modelsOfDataset(m_entries, m_dataset->currentText(), canSample);
+    if (sameModels(models, m_models) && m_columns > 0) return;  // a rescan that changes nothing
     rebuildGrid();
     resample();
 }

@@ -1,12 +1,43 @@
 #include "ui/widgets/view_controls.h"
 
+#include <QComboBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSignalBlocker>
 
 namespace le {
+
+void fillDatasetCombo(QComboBox* combo, const QVector<CatalogEntry>& entries,
+                      const EntryFilter& accepts, const QString& preferred) {
+    const QString current = combo->currentText();
+    QStringList datasets;
+    for (const CatalogEntry& e : entries)
+        if (accepts(e) && !datasets.contains(e.dataset)) datasets << e.dataset;
+    const QSignalBlocker block(combo);
+    combo->clear();
+    combo->addItems(datasets);
+    int index = combo->findText(current);
+    if (index < 0) index = combo->findText(preferred);
+    combo->setCurrentIndex(std::max(index, 0));
+}
+
+QVector<CatalogEntry> modelsOfDataset(const QVector<CatalogEntry>& entries, const QString& dataset,
+                                      const EntryFilter& accepts) {
+    QVector<CatalogEntry> models;
+    for (const CatalogEntry& e : entries)
+        if (e.dataset == dataset && accepts(e)) models.push_back(e);
+    return models;
+}
+
+bool sameModels(const QVector<CatalogEntry>& a, const QVector<CatalogEntry>& b) {
+    if (a.size() != b.size()) return false;
+    for (int i = 0; i < a.size(); ++i)
+        if (a[i].path != b[i].path) return false;
+    return true;
+}
 
 RunControls addRunControls(QFormLayout* form, QWidget* parent, const ButtonText& run,
                            const QString& progressToolTip, const QString& cancelToolTip) {

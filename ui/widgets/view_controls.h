@@ -1,14 +1,20 @@
 #pragma once
 
-// Pieces every job view builds the same way: tab-wide shortcuts, the run / progress / cancel
-// block, the two-button export row and the status line. The view keeps the widgets and makes
-// the connections; these only build and lay them out alike.
+// Pieces every job view builds the same way: tab-wide shortcuts, the "models of this dataset"
+// picker, the run / progress / cancel block, the two-button export row and the status line. The
+// view keeps the widgets and makes the connections; these only build and lay them out alike.
+
+#include "core/storage/model_catalog.h"
 
 #include <QAction>
 #include <QKeySequence>
 #include <QString>
+#include <QVector>
 #include <QWidget>
 
+#include <functional>
+
+class QComboBox;
 class QFormLayout;
 class QLabel;
 class QProgressBar;
@@ -27,6 +33,23 @@ QAction* addViewShortcut(View* view, const QKeySequence& keys, Slot slot) {
     view->QWidget::addAction(action);
     return action;
 }
+
+// Which catalog entries a view shows (e.g. those that can sample).
+using EntryFilter = std::function<bool(const CatalogEntry&)>;
+
+// Refills `combo` with the datasets that have at least one entry `accepts`, in catalog order,
+// without emitting signals. The current choice stays when it is still there, else `preferred`
+// when present, else the first.
+void fillDatasetCombo(QComboBox* combo, const QVector<CatalogEntry>& entries,
+                      const EntryFilter& accepts, const QString& preferred = {});
+
+// The entries of `dataset` that `accepts`, in catalog order.
+QVector<CatalogEntry> modelsOfDataset(const QVector<CatalogEntry>& entries, const QString& dataset,
+                                      const EntryFilter& accepts);
+
+// Whether two lists name the same checkpoints in the same order (a rescan that changed nothing
+// for a view keeps its results).
+bool sameModels(const QVector<CatalogEntry>& a, const QVector<CatalogEntry>& b);
 
 struct ButtonText {
     QString text;
