@@ -45,7 +45,6 @@ const char* const kLastExportKey = "interpolation/lastExport";
 const char* const kFramesKey = "interpolation/frames";
 const char* const kSlerpKey = "interpolation/slerp";
 const char* const kFpsKey = "interpolation/fps";
-constexpr int kMaxRows = 64;     // the stretch row below every model's row
 constexpr int kStripCell = 56;   // on-screen strip cell, pixels
 constexpr int kExportCell = 96;  // exported PNG and video cell, pixels
 
@@ -196,18 +195,8 @@ QWidget* InterpolationView::buildControls() {
 }
 
 QWidget* InterpolationView::buildResults() {
-    auto* scroll = new QScrollArea(this);
-    scroll->setWidgetResizable(true);
-    auto* inner = new QWidget(scroll);
-    m_grid = new QGridLayout(inner);
-    m_grid->setAlignment(Qt::AlignTop | Qt::AlignLeft);
-    m_grid->setHorizontalSpacing(10);
-    const QStringList headers = {tr("Model"), tr("Playing"), tr("Strip (A \u2192 B)")};
-    for (int c = 0; c < headers.size(); ++c)
-        m_grid->addWidget(new QLabel(QStringLiteral("<b>%1</b>").arg(headers[c]), inner), 0, c);
-    m_grid->setRowStretch(kMaxRows, 1);
-    m_grid->setColumnStretch(headers.size(), 1);
-    scroll->setWidget(inner);
+    auto* scroll =
+        addModelGrid(this, {tr("Model"), tr("Playing"), tr("Strip (A \u2192 B)")}, &m_grid);
     return scroll;
 }
 
@@ -237,12 +226,8 @@ void InterpolationView::rebuildRows() {
     for (int i = 0; i < m_models.size(); ++i) {
         const CatalogEntry& e = m_models[i];
         Row row;
-        row.title = new QLabel(QStringLiteral("<b>%1</b><br>%2<br><small>%3</small>")
-                                   .arg(familyTitle(e.family),
-                                        interpolationRouteName(interpolationRoute(e.capabilities)),
-                                        QFileInfo(e.path).fileName()),
-                               inner);
-        row.title->setToolTip(e.path);
+        row.title =
+            modelRowTitle(e, interpolationRouteName(interpolationRoute(e.capabilities)), inner);
         row.player = new ImageView(inner);
         row.player->setMinimumSize(96, 96);
         row.player->setMaximumSize(128, 128);

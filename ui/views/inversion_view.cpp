@@ -45,7 +45,6 @@ namespace le {
 namespace {
 
 const char* const kLastImageKey = "inversion/lastImage";
-constexpr int kMaxRows = 64;  // the stretch row below every model's row
 
 ImageView* smallView(QWidget* parent, const QString& tip) {
     auto* view = new ImageView(parent);
@@ -174,22 +173,9 @@ QWidget* InversionView::buildControls() {
 }
 
 QWidget* InversionView::buildResults() {
-    auto* scroll = new QScrollArea(this);
-    scroll->setWidgetResizable(true);
-    auto* inner = new QWidget(scroll);
-    m_grid = new QGridLayout(inner);
-    m_grid->setAlignment(Qt::AlignTop | Qt::AlignLeft);
-    m_grid->setHorizontalSpacing(10);
-    const QStringList headers = {tr("Model"), tr("Reconstruction"), tr("Error"), tr("Codes"),
-                                 tr("Numbers")};
-    for (int c = 0; c < headers.size(); ++c) {
-        auto* label = new QLabel(QStringLiteral("<b>%1</b>").arg(headers[c]), inner);
-        m_grid->addWidget(label, 0, c);
-    }
-    // Rows stay packed at the top left however tall or wide the tab is.
-    m_grid->setRowStretch(kMaxRows, 1);
-    m_grid->setColumnStretch(headers.size(), 1);
-    scroll->setWidget(inner);
+    auto* scroll = addModelGrid(
+        this, {tr("Model"), tr("Reconstruction"), tr("Error"), tr("Codes"), tr("Numbers")},
+        &m_grid);
 
     auto* box = new QGroupBox(tr("Code editor"), this);
     box->setToolTip(tr("Edit a VQ-VAE's code grid and see its decode change"));
@@ -235,11 +221,7 @@ void InversionView::rebuildRows() {
     for (int i = 0; i < m_models.size(); ++i) {
         const CatalogEntry& e = m_models[i];
         Row row;
-        row.title =
-            new QLabel(QStringLiteral("<b>%1</b><br>%2<br><small>%3</small>")
-                           .arg(familyTitle(e.family), routeName(inversionRoute(e.capabilities)),
-                                QFileInfo(e.path).fileName()),
-                       inner);
+        row.title = modelRowTitle(e, routeName(inversionRoute(e.capabilities)), inner);
         row.reconstruction = smallView(inner, tr("The model's reconstruction of the input"));
         row.error = smallView(inner, tr("Per-pixel absolute error (brighter: larger; a quarter "
                                         "of the range is full heat)"));

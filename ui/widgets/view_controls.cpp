@@ -1,11 +1,14 @@
 #include "ui/widgets/view_controls.h"
 
 #include <QComboBox>
+#include <QFileInfo>
 #include <QFormLayout>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSignalBlocker>
 
 namespace le {
@@ -37,6 +40,32 @@ bool sameModels(const QVector<CatalogEntry>& a, const QVector<CatalogEntry>& b) 
     for (int i = 0; i < a.size(); ++i)
         if (a[i].path != b[i].path) return false;
     return true;
+}
+
+QScrollArea* addModelGrid(QWidget* parent, const QStringList& headers, QGridLayout** grid) {
+    constexpr int kMaxRows = 64;  // the stretch row below every model's row
+    auto* scroll = new QScrollArea(parent);
+    scroll->setWidgetResizable(true);
+    auto* inner = new QWidget(scroll);
+    auto* layout = new QGridLayout(inner);
+    layout->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    layout->setHorizontalSpacing(10);
+    for (int c = 0; c < headers.size(); ++c)
+        layout->addWidget(new QLabel(QStringLiteral("<b>%1</b>").arg(headers[c]), inner), 0, c);
+    layout->setRowStretch(kMaxRows, 1);
+    layout->setColumnStretch(int(headers.size()), 1);
+    scroll->setWidget(inner);
+    *grid = layout;
+    return scroll;
+}
+
+QLabel* modelRowTitle(const CatalogEntry& entry, const QString& route, QWidget* parent) {
+    auto* title =
+        new QLabel(QStringLiteral("<b>%1</b><br>%2<br><small>%3</small>")
+                       .arg(familyTitle(entry.family), route, QFileInfo(entry.path).fileName()),
+                   parent);
+    title->setToolTip(entry.path);
+    return title;
 }
 
 RunControls addRunControls(QFormLayout* form, QWidget* parent, const ButtonText& run,

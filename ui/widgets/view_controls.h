@@ -16,6 +16,8 @@
 
 class QComboBox;
 class QFormLayout;
+class QGridLayout;
+class QScrollArea;
 class QLabel;
 class QProgressBar;
 class QPushButton;
@@ -50,6 +52,13 @@ QVector<CatalogEntry> modelsOfDataset(const QVector<CatalogEntry>& entries, cons
 // Whether two lists name the same checkpoints in the same order (a rescan that changed nothing
 // for a view keeps its results).
 bool sameModels(const QVector<CatalogEntry>& a, const QVector<CatalogEntry>& b);
+
+// A scrolling grid of model rows: row 0 holds a bold header per column, model rows start at 1
+// and stay packed at the top left however large the tab is. `grid` receives the layout.
+QScrollArea* addModelGrid(QWidget* parent, const QStringList& headers, QGridLayout** grid);
+
+// The first cell of a model row: family, how the view uses it, file name; the path on hover.
+QLabel* modelRowTitle(const CatalogEntry& entry, const QString& route, QWidget* parent);
 
 struct ButtonText {
     QString text;
