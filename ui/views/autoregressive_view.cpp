@@ -47,7 +47,6 @@ namespace le {
 namespace {
 
 constexpr int kMaxCompletions = 6;
-constexpr int kMaxBranches = 12;  // older ones are dropped (their samplers hold memory)
 constexpr int kThumbnail = 56;
 const char* const kLastVideoDirKey = "autoregressive/lastVideoDir";
 // The start combo's choices in a workspace, by StartFrom.
@@ -457,13 +456,12 @@ void AutoregressiveView::startRun(AutoregressiveSetup setup) {
     m_playing = false;
     m_generation = m_session.restart(setup);
     m_runId = m_generation;
-    m_branches.clear();
-    m_dropped.clear();
+    m_history.clear();
     {
         QSignalBlocker block(m_branchStrip);
         m_branchStrip->clear();
     }
-    Branch root;
+    BranchRecord root;
     root.id = m_runId;
     root.seed = setup.seed;
     root.temperature = setup.temperature;
@@ -511,14 +509,7 @@ void AutoregressiveView::updateSpeed() {
 
 void AutoregressiveView::onStepped(const AutoregressiveStep& step) {
     // Every branch keeps its latest state and its video frames, shown or not.
-    if (Branch* branch = findBranch(step.branch)) {
-        for (const AutoregressiveFrame& frame : step.frames)
-            if (branch->frames.empty() || frame.stepsDone > branch->frames.back().stepsDone)
-                branch->frames.push_back(frame);
-        branch->last = step;
-        branch->last.frames.clear();
-        updateBranchItem(*branch);
-    }
+    if (m_history.record(step)) updateBranchItem(m_history.indexOf(step.branch));
     if (step.generation != m_generation) return;  // from before a restart, branch or switch
     display(step);
     emit stepShown();
@@ -606,14 +597,13 @@ void AutoregressiveView::onFailed(quint64 generation, const QString& message) {
         // The run could not start (or its first branch failed before any switch): nothing of it
         // is left to branch from or to switch to, and the failures that follow are stale.
         std::vector<quint64> others;
-        for (const Branch& b : m_branches)
-            if (b.id != m_runId) others.push_back(b.id);
+        for (int i = 0; i < m_history.size(); ++i)
+            if (m_history.at(i).id != m_runId) others.push_back(m_history.at(i).id);
         for (quint64 id : others) removeBranch(id);
-        m_dropped.clear();
-        m_currentBranch = m_runId;
+        m_history.keepOnly(m_runId);
         m_generation = m_runId;
         showRunFailure(message);
-    } else if (findBranch(generation)) {
+    } else if (m_history.find(generation)) {
         dropFailedBranch(generation, message);
     } else if (generation == m_generation) {
         showRunFailure(message);
@@ -623,17 +613,17 @@ void AutoregressiveView::onFailed(quint64 generation, const QString& message) {
 // A branch that could not be made (or went wrong while sampling): unlisted; when it was the
 // current one, back to where it came from, the run intact.
 void AutoregressiveView::dropFailedBranch(quint64 id, const QString& message) {
-    const quint64 parent = findBranch(id)->parent;
-    const bool wasCurrent = id == m_currentBranch;
+    const quint64 parent = m_history.find(id)->parent;
+    const bool wasCurrent = id == m_history.currentId();
     removeBranch(id);
     m_positionLabel->setText(message);
     if (wasCurrent) {
         m_playing = false;
         // A restored chain can lose its source too: then the first branch listed.
-        const Branch* home = findBranch(parent);
-        if (!home && !m_branches.empty()) home = &m_branches.front();
+        const BranchRecord* home = m_history.find(parent);
+        if (!home && m_history.size() > 0) home = &m_history.at(0);
         if (home) {
-            m_currentBranch = home->id;
+            m_history.setCurrent(home->id);
             m_rewindAtPresent = true;
             m_generation = m_session.switchTo(home->id);
             selectBranchItem();
@@ -666,173 +656,107 @@ void AutoregressiveView::updateButtons() {
     m_run->setEnabled(canStep && !m_playing);
     m_stop->setEnabled(m_playing);
     m_restart->setEnabled(currentEntry() != nullptr);
-    const Branch* current = findBranch(m_currentBranch);
+    const BranchRecord* current = m_history.current();
     const bool canRewind = ready && !m_playing && current && m_last.generation == m_generation;
-    m_rewind->setEnabled(canRewind && rewindSource());
+    m_rewind->setEnabled(canRewind && m_history.rewindSource());
     m_resample->setEnabled(m_rewind->isEnabled() &&
                            m_rewind->value() < m_last.gridWidth * qint64(m_last.gridHeight));
-    const bool fresh = current && isFresh(*current);
+    const bool fresh = current && BranchHistory::isFresh(*current);
     m_stepBack->setEnabled(canRewind && current &&
-                           (fresh ? current->forkCells : filledCells(*current)) > 0);
+                           (fresh ? current->forkCells : BranchHistory::filledCells(*current)) > 0);
     m_exportVideo->setEnabled(!m_exporting && current && !current->frames.empty());
     m_branchStrip->setEnabled(ready);
 }
 
 // ---- branches --------------------------------------------------------------------------------
 
-AutoregressiveView::Branch* AutoregressiveView::findBranch(quint64 id) {
-    for (Branch& b : m_branches)
-        if (b.id == id) return &b;
-    return nullptr;
-}
-
-const AutoregressiveView::Branch* AutoregressiveView::findBranch(quint64 id) const {
-    for (const Branch& b : m_branches)
-        if (b.id == id) return &b;
-    return nullptr;
-}
-
 int AutoregressiveView::currentBranchIndex() const {
-    for (size_t i = 0; i < m_branches.size(); ++i)
-        if (m_branches[i].id == m_currentBranch) return int(i);
-    return -1;
+    return m_history.currentIndex();
 }
 
-qint64 AutoregressiveView::filledCells(const Branch& branch) const {
-    return branch.last.stepsDone / std::max(1, branch.last.channels);
-}
-
-// Nothing sampled of its own yet (still at, or replaying up to, its fork).
-bool AutoregressiveView::isFresh(const Branch& branch) const {
-    return branch.parent != 0 && filledCells(branch) <= branch.forkCells;
-}
-
-const AutoregressiveView::Branch* AutoregressiveView::rewindSource() const {
-    const Branch* current = findBranch(m_currentBranch);
-    if (!current) return nullptr;
-    // Rewinding a branch with nothing of its own moves its fork: its parent's positions count.
-    return isFresh(*current) ? findBranch(current->parent) : current;
+int AutoregressiveView::branchCount() const {
+    return m_history.size();
 }
 
 QImage AutoregressiveView::branchImage(int index) const {
-    if (index < 0 || index >= branchCount() || m_branches[size_t(index)].last.images.isEmpty())
-        return {};
-    return matToQImage(m_branches[size_t(index)].last.images.front());
+    if (index < 0 || index >= branchCount() || m_history.at(index).last.images.isEmpty()) return {};
+    return matToQImage(m_history.at(index).last.images.front());
 }
 
 qint64 AutoregressiveView::branchForkCells(int index) const {
-    return index >= 0 && index < branchCount() ? m_branches[size_t(index)].forkCells : -1;
+    return index >= 0 && index < branchCount() ? m_history.at(index).forkCells : -1;
 }
 
 quint64 AutoregressiveView::branchSeed(int index) const {
-    return index >= 0 && index < branchCount() ? m_branches[size_t(index)].seed : 0;
+    return index >= 0 && index < branchCount() ? m_history.at(index).seed : 0;
 }
 
 qint64 AutoregressiveView::branchStepsDone(int index) const {
-    return index >= 0 && index < branchCount() ? m_branches[size_t(index)].last.stepsDone : -1;
+    return index >= 0 && index < branchCount() ? m_history.at(index).last.stepsDone : -1;
 }
 
-void AutoregressiveView::addBranch(const Branch& branch) {
+void AutoregressiveView::addBranch(const BranchRecord& branch) {
     listBranch(branch);
     dropOldBranches();
 }
 
 // Appends the branch to the strip and makes it current.
-void AutoregressiveView::listBranch(const Branch& branch) {
-    m_branches.push_back(branch);
-    Branch& added = m_branches.back();
-    added.item = new QListWidgetItem;
+void AutoregressiveView::listBranch(const BranchRecord& branch) {
+    m_history.add(branch);
     {
         QSignalBlocker block(m_branchStrip);
-        m_branchStrip->addItem(added.item);
+        m_branchStrip->addItem(new QListWidgetItem);
     }
-    m_currentBranch = added.id;
-    updateBranchItem(added);
+    updateBranchItem(m_history.size() - 1);
     selectBranchItem();
     m_rewindAtPresent = true;
 }
 
-// Bounded: the oldest branch that is neither current nor the current one's parent goes; its
-// record stays while a listed branch descends from it (a workspace rebuilds it through it).
+// Bounded: the history names the oldest branches to drop; their samplers go with them.
 void AutoregressiveView::dropOldBranches() {
-    const Branch* currentBranch = findBranch(m_currentBranch);
-    const quint64 current = m_currentBranch;
-    const quint64 parent = currentBranch ? currentBranch->parent : 0;
-    while (branchCount() > kMaxBranches) {
-        auto it = std::find_if(m_branches.begin(), m_branches.end(),
-                               [&](const Branch& b) { return b.id != current && b.id != parent; });
-        if (it == m_branches.end()) break;
-        Branch record = *it;
-        record.item = nullptr;
-        record.frames.clear();
-        record.last.images.clear();
-        record.last.entropyBits.clear();
-        record.last.distribution.clear();
-        m_dropped.push_back(record);
-        m_session.forget(record.id);
-        removeBranch(record.id);
+    for (quint64 id : m_history.overflow()) {
+        m_session.forget(id);
+        removeStripItem(m_history.drop(id));
     }
-    pruneDropped();
-}
-
-void AutoregressiveView::pruneDropped() {
-    std::vector<quint64> needed;
-    for (const Branch& b : m_branches) {
-        for (const Branch* d = findDropped(b.parent); d; d = findDropped(d->parent)) {
-            if (std::find(needed.begin(), needed.end(), d->id) != needed.end()) break;
-            needed.push_back(d->id);
-        }
-    }
-    m_dropped.erase(std::remove_if(m_dropped.begin(), m_dropped.end(),
-                                   [&](const Branch& d) {
-                                       return std::find(needed.begin(), needed.end(), d.id) ==
-                                              needed.end();
-                                   }),
-                    m_dropped.end());
-}
-
-const AutoregressiveView::Branch* AutoregressiveView::findDropped(quint64 id) const {
-    for (const Branch& d : m_dropped)
-        if (d.id == id) return &d;
-    return nullptr;
 }
 
 void AutoregressiveView::removeBranch(quint64 id) {
-    auto it = std::find_if(m_branches.begin(), m_branches.end(),
-                           [id](const Branch& b) { return b.id == id; });
-    if (it == m_branches.end()) return;
+    removeStripItem(m_history.remove(id));
+}
+
+void AutoregressiveView::removeStripItem(int index) {
+    if (index < 0) return;
     {
         QSignalBlocker block(m_branchStrip);
-        delete it->item;
+        delete m_branchStrip->takeItem(index);
     }
-    m_branches.erase(it);
     selectBranchItem();
 }
 
-void AutoregressiveView::updateBranchItem(Branch& branch) {
-    if (!branch.item) return;
-    const int index = int(&branch - m_branches.data());
+void AutoregressiveView::updateBranchItem(int index) {
+    QListWidgetItem* item = m_branchStrip->item(index);
+    if (!item || index >= m_history.size()) return;
+    const BranchRecord& branch = m_history.at(index);
     const QString fork = branch.parent == 0 ? tr("start") : tr("@%1").arg(branch.forkCells);
-    branch.item->setText(tr("%1 \u00b7 seed %2").arg(fork).arg(branch.seed));
+    item->setText(tr("%1 \u00b7 seed %2").arg(fork).arg(branch.seed));
     const qint64 total = branch.last.totalSteps;
-    const Branch* parent = findBranch(branch.parent);
-    QString tip =
-        branch.parent == 0
-            ? tr("Branch %1: the run from the start").arg(index + 1)
-            : tr("Branch %1: forked from branch %2 keeping %3 positions")
-                  .arg(index + 1)
-                  .arg(parent ? QString::number(parent - m_branches.data() + 1) : tr("(dropped)"))
-                  .arg(branch.forkCells);
+    const int parent = m_history.indexOf(branch.parent);
+    QString tip = branch.parent == 0
+                      ? tr("Branch %1: the run from the start").arg(index + 1)
+                      : tr("Branch %1: forked from branch %2 keeping %3 positions")
+                            .arg(index + 1)
+                            .arg(parent >= 0 ? QString::number(parent + 1) : tr("(dropped)"))
+                            .arg(branch.forkCells);
     tip += tr("; seed %1, temperature %2; %3 of %4 steps done")
                .arg(branch.seed)
                .arg(branch.temperature, 0, 'f', 2)
                .arg(branch.last.stepsDone)
                .arg(total);
-    branch.item->setToolTip(tip);
-    branch.item->setData(Qt::UserRole, branch.id);
+    item->setToolTip(tip);
+    item->setData(Qt::UserRole, branch.id);
     if (!branch.last.images.isEmpty()) {
         const QImage image = matToQImage(branch.last.images.front());
-        branch.item->setIcon(QIcon(QPixmap::fromImage(
+        item->setIcon(QIcon(QPixmap::fromImage(
             image.scaled(kThumbnail, kThumbnail, Qt::KeepAspectRatio, Qt::FastTransformation))));
     }
 }
@@ -844,13 +768,13 @@ void AutoregressiveView::selectBranchItem() {
 
 void AutoregressiveView::showBranch(int index) {
     if (index < 0 || index >= branchCount()) return;
-    Branch& branch = m_branches[size_t(index)];
-    if (branch.id == m_currentBranch) {
+    const BranchRecord& branch = m_history.at(index);
+    if (branch.id == m_history.currentId()) {
         selectBranchItem();
         return;
     }
     m_playing = false;
-    m_currentBranch = branch.id;
+    m_history.setCurrent(branch.id);
     m_rewindAtPresent = true;
     m_generation = m_session.switchTo(branch.id);
     selectBranchItem();
@@ -860,32 +784,26 @@ void AutoregressiveView::showBranch(int index) {
 }
 
 bool AutoregressiveView::rewindTo(qint64 cells) {
-    Branch* current = findBranch(m_currentBranch);
-    const Branch* source = rewindSource();
+    const BranchRecord* current = m_history.current();
+    const BranchRecord* source = m_history.rewindSource();
     if (!current || !source || m_last.gridWidth <= 0) return false;
     const qint64 total = qint64(m_last.gridWidth) * m_last.gridHeight;
-    if (cells < 0 || cells > filledCells(*source) || cells >= total) {
+    const qint64 filled = BranchHistory::filledCells(*source);
+    if (cells < 0 || cells > filled || cells >= total) {
         m_positionLabel->setText(tr("Only a filled position can be resampled: %1 of %2 are filled")
-                                     .arg(filledCells(*source))
+                                     .arg(filled)
                                      .arg(total));
         return false;
     }
-    const bool fresh = isFresh(*current);
-    const quint64 replaced = fresh ? current->id : 0;
-    Branch branch;
+    // A branch with nothing of its own yet is moved rather than kept.
+    const quint64 replaced = BranchHistory::isFresh(*current) ? current->id : 0;
+    BranchRecord branch;
     branch.parent = source->id;
     branch.forkCells = cells;
     branch.temperature = m_temperature->value();
-    branch.seed = quint64(m_seed->value());
     // The same fork with the same seed and temperature would repeat a branch: move the seed on.
-    auto taken = [&](quint64 seed) {
-        return std::any_of(m_branches.begin(), m_branches.end(), [&](const Branch& b) {
-            return b.id != replaced && b.parent == branch.parent &&
-                   b.forkCells == branch.forkCells && b.seed == seed &&
-                   b.temperature == branch.temperature;
-        });
-    };
-    while (taken(branch.seed)) ++branch.seed;
+    branch.seed = m_history.freeSeed(branch.parent, cells, quint64(m_seed->value()),
+                                     branch.temperature, replaced);
     if (branch.seed != quint64(m_seed->value())) {
         QSignalBlocker block(m_seed);
         m_seed->setValue(int(std::min<quint64>(branch.seed, quint64(m_seed->maximum()))));
@@ -906,17 +824,19 @@ bool AutoregressiveView::rewindTo(qint64 cells) {
 }
 
 void AutoregressiveView::stepBack() {
-    const Branch* current = findBranch(m_currentBranch);
+    const BranchRecord* current = m_history.current();
     if (!current) return;
-    const qint64 at = isFresh(*current) ? current->forkCells : filledCells(*current);
+    const qint64 at = BranchHistory::isFresh(*current) ? current->forkCells
+                                                       : BranchHistory::filledCells(*current);
     if (at > 0) rewindTo(at - 1);
 }
 
 void AutoregressiveView::updateRewind() {
-    const Branch* source = rewindSource();
+    const BranchRecord* source = m_history.rewindSource();
     const qint64 total = qint64(m_last.gridWidth) * m_last.gridHeight;
     const int maximum =
-        source ? int(std::min(filledCells(*source), std::max<qint64>(0, total - 1))) : 0;
+        source ? int(std::min(BranchHistory::filledCells(*source), std::max<qint64>(0, total - 1)))
+               : 0;
     {
         QSignalBlocker block(m_rewind);
         // At the present it follows the run; moved back it stays where the user put it.
@@ -991,32 +911,27 @@ QJsonObject AutoregressiveView::workspaceState(const WorkspaceContext& context) 
         {"seed", m_seed->value()},
         {"speed", m_speed->value()},
     };
-    if (entry && m_error.isEmpty() && !m_branches.empty()) state.insert("run", runState());
+    if (entry && m_error.isEmpty() && m_history.size() > 0) state.insert("run", runState());
     return state;
 }
 
 // The run as it was started (its anchors can differ from the editor's, painted since) and its
 // branches in the order they were made, with the dropped ones a listed branch comes from.
 QJsonObject AutoregressiveView::runState() const {
-    std::vector<const Branch*> all;
-    for (const Branch& b : m_branches) all.push_back(&b);
-    for (const Branch& d : m_dropped) all.push_back(&d);
-    // Ids are generations: in the order made, so every source comes before its branches.
-    std::sort(all.begin(), all.end(),
-              [](const Branch* a, const Branch* b) { return a->id < b->id; });
+    const std::vector<const BranchRecord*> all = m_history.inOrderMade();
     auto indexOf = [&](quint64 id) {
-        const auto it =
-            std::find_if(all.begin(), all.end(), [id](const Branch* b) { return b->id == id; });
+        const auto it = std::find_if(all.begin(), all.end(),
+                                     [id](const BranchRecord* b) { return b->id == id; });
         return it == all.end() ? -1 : int(it - all.begin());
     };
     QJsonArray branches;
-    for (const Branch* b : all) {
+    for (const BranchRecord* b : all) {
         QJsonObject saved{
             {"parent", indexOf(b->parent)},    {"fork_cells", b->forkCells},
             {"seed", qint64(b->seed)},         {"temperature", b->temperature},
             {"steps_done", b->last.stepsDone},
         };
-        if (findDropped(b->id)) saved.insert("dropped", true);
+        if (m_history.findDropped(b->id)) saved.insert("dropped", true);
         branches.append(saved);
     }
     return QJsonObject{
@@ -1024,7 +939,7 @@ QJsonObject AutoregressiveView::runState() const {
         {"anchor_image", WorkspaceContext::imageToJson(m_runSetup.anchorImage)},
         {"anchor_mask", WorkspaceContext::imageToJson(m_runSetup.anchorMask)},
         {"branches", branches},
-        {"current", indexOf(m_currentBranch)},
+        {"current", indexOf(m_history.currentId())},
     };
 }
 
@@ -1118,12 +1033,11 @@ void AutoregressiveView::restoreRun(const QJsonObject& run, WorkspaceContext& co
     startRun(setup);
 
     std::vector<quint64> ids(saved.size(), 0);  // the new id of each saved branch; 0: left out
-    std::vector<Branch> hidden;                 // rebuilt as sources only, then forgotten
+    std::vector<BranchRecord> hidden;           // rebuilt as sources only, then forgotten
     ids[0] = m_runId;
-    m_branches.front().last.stepsDone = saved.front().stepsDone;  // until its report arrives
+    m_history.find(m_runId)->last.stepsDone = saved.front().stepsDone;  // until its report
     if (saved.front().dropped) {
-        hidden.push_back(m_branches.front());
-        hidden.back().item = nullptr;
+        hidden.push_back(*m_history.find(m_runId));
         removeBranch(m_runId);
     }
     for (size_t i = 1; i < saved.size(); ++i) {
@@ -1135,7 +1049,7 @@ void AutoregressiveView::restoreRun(const QJsonObject& run, WorkspaceContext& co
                 tr("Autoregressive branch %1: its source is left out, so it is too").arg(i + 1));
             continue;
         }
-        Branch branch;
+        BranchRecord branch;
         branch.parent = source;
         branch.forkCells = s.forkCells;
         branch.seed = s.seed;
@@ -1148,21 +1062,21 @@ void AutoregressiveView::restoreRun(const QJsonObject& run, WorkspaceContext& co
         else
             listBranch(branch);
     }
-    if (m_branches.empty() && !hidden.empty() && hidden.front().id == m_runId) {
+    if (m_history.size() == 0 && !hidden.empty() && hidden.front().id == m_runId) {
         listBranch(hidden.front());  // nothing else to show: the run's start after all
         hidden.erase(hidden.begin());
     }
     const int current = run.value("current").toInt(-1);
     if (current >= 0 && size_t(current) < saved.size() && ids[size_t(current)] &&
-        findBranch(ids[size_t(current)]))
-        m_currentBranch = ids[size_t(current)];
+        m_history.find(ids[size_t(current)]))
+        m_history.setCurrent(ids[size_t(current)]);
     selectBranchItem();
     m_rewindAtPresent = true;
     // The switch first: a forgotten branch must have been parked to be dropped.
-    m_generation = m_session.switchTo(m_currentBranch);
-    for (const Branch& h : hidden) {
+    m_generation = m_session.switchTo(m_history.currentId());
+    for (const BranchRecord& h : hidden) {
         m_session.forget(h.id);
-        m_dropped.push_back(h);
+        m_history.addDropped(h);
     }
     dropOldBranches();
     m_positionLabel->setText(tr("Restoring %n branch(es)\u2026", nullptr, branchCount()));
@@ -1237,7 +1151,7 @@ void AutoregressiveView::chooseVideoFile() {
 }
 
 void AutoregressiveView::exportVideo(const QString& path) {
-    const Branch* branch = findBranch(m_currentBranch);
+    const BranchRecord* branch = m_history.current();
     if (!branch || branch->frames.empty() || m_exporting) {
         const QString error =
             m_exporting ? tr("%1: a video is being written already").arg(path)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/autoregressive/autoregressive_session.h"
+#include "core/autoregressive/branch_history.h"
 #include "core/storage/model_catalog.h"
 
 #include <QJsonObject>
@@ -110,7 +111,7 @@ public:
     QPushButton* resampleButton() const { return m_resample; }
     QPushButton* stepBackButton() const { return m_stepBack; }
     QPushButton* exportVideoButton() const { return m_exportVideo; }
-    int branchCount() const { return m_branches.size(); }
+    int branchCount() const;
     int currentBranchIndex() const;
     // Completion 1 of a branch as last reported (8-bit, one pixel per image pixel).
     QImage branchImage(int index) const;
@@ -127,17 +128,6 @@ protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
-    struct Branch {
-        quint64 id = 0;
-        quint64 parent = 0;  // 0: the run's start
-        qint64 forkCells = 0;
-        quint64 seed = 1;
-        double temperature = 1.0;
-        AutoregressiveStep last;  // its latest report
-        std::vector<AutoregressiveFrame> frames;
-        QListWidgetItem* item = nullptr;
-    };
-
     // A branch as a workspace keeps it: `parent` indexes the list saved with it (-1: the run's
     // start; for a later one, unreadable: left out); `dropped`: a source no longer listed that a
     // listed branch still descends from.
@@ -174,20 +164,14 @@ private:
     void updateRewind();
     void showCellInfo(int row, int col);
     void cellClicked(int row, int col);
-    void addBranch(const Branch& branch);
-    void listBranch(const Branch& branch);
+    void addBranch(const BranchRecord& branch);
+    void listBranch(const BranchRecord& branch);
     void dropOldBranches();
-    void pruneDropped();
-    const Branch* findDropped(quint64 id) const;
     void removeBranch(quint64 id);
-    void updateBranchItem(Branch& branch);
+    void removeStripItem(int index);
+    void updateBranchItem(int index);
     void selectBranchItem();
     void chooseVideoFile();
-    Branch* findBranch(quint64 id);
-    const Branch* findBranch(quint64 id) const;
-    bool isFresh(const Branch& branch) const;
-    const Branch* rewindSource() const;  // the branch a rewind keeps positions of
-    qint64 filledCells(const Branch& branch) const;
     const CatalogEntry* currentEntry() const;
 
     QJsonObject runState() const;
@@ -243,12 +227,8 @@ private:
 
     AutoregressiveSetup m_runSetup;  // what the run was started with (its anchors deep copies)
     quint64 m_runId = 0;             // the id of the run's first branch
-    std::vector<Branch> m_branches;  // in the order they were made
-    // Dropped branches (their reports cleared) that a listed branch descends from: a workspace
-    // needs them to rebuild it.
-    std::vector<Branch> m_dropped;
-    quint64 m_currentBranch = 0;
-    bool m_rewindAtPresent = true;  // the rewind slider follows the run
+    BranchHistory m_history;         // its strip shows the listed branches, in the same order
+    bool m_rewindAtPresent = true;   // the rewind slider follows the run
     bool m_exporting = false;
 };
 
