@@ -1,12 +1,13 @@
 #pragma once
 
-// Small helpers shared by the tests: a temporary folder per test run, and a VAE configuration
-// small enough to build and save quickly.
+// Small helpers shared by the tests: a VAE configuration small enough to build and save quickly,
+// and shuffled training batches the way the trainer draws them.
 
 #include "models/generative_model.h"
 
 #include <QString>
 
+#include <cmath>
 #include <memory>
 
 namespace le::test {
@@ -22,6 +23,48 @@ inline ModelConfig smallVaeConfig(int64_t latent = 8, int64_t channels = 1, int6
 inline std::unique_ptr<GenerativeModel> smallVae(int64_t latent = 8, int64_t channels = 1,
                                                  int64_t size = 28) {
     return ModelRegistry::instance().create("vae", smallVaeConfig(latent, channels, size));
+}
+
+// Minibatches of `images` in a random order, reshuffled when too few are left for a batch.
+class BatchStream {
+public:
+    BatchStream(torch::Tensor images, int64_t batch)
+        : m_images(std::move(images)), m_batch(batch) {}
+
+    torch::Tensor next() {
+        if (!m_order.defined() || m_cursor + m_batch > m_images.size(0)) {
+            m_order = torch::randperm(m_images.size(0));
+            m_cursor = 0;
+        }
+        const torch::Tensor rows = m_order.slice(0, m_cursor, m_cursor + m_batch);
+        m_cursor += m_batch;
+        return m_images.index_select(0, rows);
+    }
+
+private:
+    torch::Tensor m_images;
+    int64_t m_batch;
+    torch::Tensor m_order;
+    int64_t m_cursor = 0;
+};
+
+// Up to `steps` training steps on shuffled batches; stops after the first step whose loss is not
+// finite. Returns the last step's metrics (none for no steps).
+inline Metrics trainSteps(GenerativeModel& model, const torch::Tensor& images, int steps,
+                          int64_t batch) {
+    BatchStream stream(images, batch);
+    Metrics last;
+    for (int step = 0; step < steps; ++step) {
+        last = model.trainStep(stream.next());
+        if (!std::isfinite(last.at("loss"))) break;
+    }
+    return last;
+}
+
+// Whether the metrics' loss, if any, is finite.
+inline bool finiteLoss(const Metrics& m) {
+    const auto it = m.find("loss");
+    return it == m.end() || std::isfinite(it->second);
 }
 
 }  // namespace le::test

@@ -3,9 +3,11 @@
 // optimisation finds a generator sample's latent, cancels on request, and the after-trained
 // encoder gives it a better start.
 
-#include "models/dcgan.h"
-#include "core/errors.h"
 #include "core/data/fashion_mnist.h"
+#include "core/errors.h"
+#include "models/dcgan.h"
+
+#include "test_support.h"
 
 #include <QElapsedTimer>
 #include <QtTest>
@@ -208,16 +210,10 @@ private slots:
         constexpr int64_t kBatch = 64;
         QElapsedTimer clock;
         clock.start();
-        torch::Tensor order = torch::randperm(train.size(0));
-        int64_t cursor = 0;
+        le::test::BatchStream batches(train, kBatch);
         le::Metrics last;
         for (int step = 0; step < kSteps; ++step) {
-            if (cursor + kBatch > train.size(0)) {
-                order = torch::randperm(train.size(0));
-                cursor = 0;
-            }
-            last = model.trainStep(train.index_select(0, order.slice(0, cursor, cursor + kBatch)));
-            cursor += kBatch;
+            last = model.trainStep(batches.next());
             QVERIFY2(std::isfinite(last.at("d_loss")) && std::isfinite(last.at("g_loss")),
                      qPrintable("step " + QString::number(step)));
         }

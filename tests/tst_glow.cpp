@@ -2,12 +2,14 @@
 // seeded top-down sampling, learning on Fashion-MNIST within a small CPU budget, and weights that
 // survive a save/load.
 
-#include "core/errors.h"
 #include "core/data/faces.h"
 #include "core/data/fashion_mnist.h"
+#include "core/errors.h"
 #include "models/glow.h"
 
 #include <QElapsedTimer>
+#include "test_support.h"
+
 #include <QtTest>
 
 #include <torch/torch.h>
@@ -29,22 +31,6 @@ std::unique_ptr<le::GenerativeModel> makeGlow(const le::ImageShape& shape, int64
 
 le::Glow& asGlow(le::GenerativeModel& model) {
     return dynamic_cast<le::Glow&>(model);
-}
-
-void runTraining(le::GenerativeModel& model, const torch::Tensor& images, int steps,
-                 int64_t batch) {
-    torch::Tensor order = torch::randperm(images.size(0));
-    int64_t cursor = 0;
-    for (int step = 0; step < steps; ++step) {
-        if (cursor + batch > images.size(0)) {
-            order = torch::randperm(images.size(0));
-            cursor = 0;
-        }
-        const le::Metrics m =
-            model.trainStep(images.index_select(0, order.slice(0, cursor, cursor + batch)));
-        cursor += batch;
-        QVERIFY2(std::isfinite(m.at("loss")), qPrintable("step " + QString::number(step)));
-    }
 }
 
 // The Jacobian of `outputOf(y)` (1×M) with respect to y (1×...), by one backward pass per output.
@@ -116,7 +102,7 @@ private slots:
         auto model = makeGlow({train.size(1), train.size(2), train.size(3)}, 0, 4, 32);
         asGlow(*model).initialize(train.slice(0, 0, 256));
         QVERIFY(asGlow(*model).initialized());
-        runTraining(*model, train, trainSteps, 32);
+        QVERIFY(le::test::finiteLoss(le::test::trainSteps(*model, train, trainSteps, 32)));
         torch::NoGradGuard noGrad;
         const torch::Tensor z = model->encode(test);
         QVERIFY(z.sizes() == (torch::IntArrayRef{test.size(0), model->latentDim()}));
@@ -213,7 +199,7 @@ private slots:
     void samplingIsSeededAndTemperatureScaled() {
         torch::manual_seed(11);
         auto model = makeGlow({3, 32, 32}, 0, 2, 16);
-        runTraining(*model, m_faces.train.images, 20, 32);
+        QVERIFY(le::test::finiteLoss(le::test::trainSteps(*model, m_faces.train.images, 20, 32)));
         torch::NoGradGuard noGrad;
         const torch::Tensor a = model->sample(6, 0.8, 42);
         QVERIFY(a.sizes() == (torch::IntArrayRef{6, 3, 32, 32}));
@@ -253,7 +239,8 @@ private slots:
         const le::Metrics before = model->evaluate(heldOut);
         QElapsedTimer clock;
         clock.start();
-        runTraining(*model, m_fashion.train.images, kLearnSteps, 64);
+        QVERIFY(le::test::finiteLoss(
+            le::test::trainSteps(*model, m_fashion.train.images, kLearnSteps, 64)));
         const double seconds = clock.elapsed() / 1000.0;
         const le::Metrics after = model->evaluate(heldOut);
         qInfo("%d steps in %.1f s: held-out bpd %.3f -> %.3f", kLearnSteps, seconds,
@@ -271,7 +258,7 @@ private slots:
     void weightsSurviveSaveAndLoad() {
         torch::manual_seed(13);
         auto model = makeGlow({3, 32, 32}, 0, 2, 16);
-        runTraining(*model, m_faces.train.images, 10, 32);
+        QVERIFY(le::test::finiteLoss(le::test::trainSteps(*model, m_faces.train.images, 10, 32)));
         std::stringstream blob;
         model->saveWeights(blob);
         auto copy = le::ModelRegistry::instance().create("glow", model->config());

@@ -2,11 +2,13 @@
 // sampler giving the naive sampler's exact sample for a seed, anchors kept, stepping reports,
 // learning on Fashion-MNIST within a small CPU budget, and weights that survive a save/load.
 
-#include "core/errors.h"
 #include "core/data/fashion_mnist.h"
+#include "core/errors.h"
 #include "models/pixelcnn.h"
 
 #include <QElapsedTimer>
+#include "test_support.h"
+
 #include <QtTest>
 
 #include <torch/torch.h>
@@ -40,22 +42,6 @@ void scrambleWeights(le::GenerativeModel& model, uint64_t seed) {
 torch::Tensor randomValues(const le::ImageShape& s, uint64_t seed) {
     torch::manual_seed(seed);
     return torch::randint(0, 256, {1, s.channels, s.height, s.width}, torch::kLong);
-}
-
-void runTraining(le::GenerativeModel& model, const torch::Tensor& images, int steps,
-                 int64_t batch) {
-    torch::Tensor order = torch::randperm(images.size(0));
-    int64_t cursor = 0;
-    for (int step = 0; step < steps; ++step) {
-        if (cursor + batch > images.size(0)) {
-            order = torch::randperm(images.size(0));
-            cursor = 0;
-        }
-        const le::Metrics m =
-            model.trainStep(images.index_select(0, order.slice(0, cursor, cursor + batch)));
-        cursor += batch;
-        QVERIFY2(std::isfinite(m.at("loss")), qPrintable("step " + QString::number(step)));
-    }
 }
 
 }  // namespace
@@ -292,7 +278,8 @@ private slots:
         const le::Metrics before = model->evaluate(heldOut);
         QElapsedTimer clock;
         clock.start();
-        runTraining(*model, m_fashion.train.images, kLearnSteps, 32);
+        QVERIFY(le::test::finiteLoss(
+            le::test::trainSteps(*model, m_fashion.train.images, kLearnSteps, 32)));
         const double seconds = clock.elapsed() / 1000.0;
         const le::Metrics after = model->evaluate(heldOut);
         qInfo("%d steps in %.1f s: held-out bpd %.3f -> %.3f", kLearnSteps, seconds,

@@ -1,9 +1,10 @@
 // The VAE learns on real Fashion-MNIST within a small CPU budget, and decodes one latent fast
 // enough for dragging on the latent map.
 
-#include "core/errors.h"
 #include "core/data/fashion_mnist.h"
+#include "core/errors.h"
 #include "models/vae.h"
+#include "test_support.h"
 
 #include <QElapsedTimer>
 #include <QtTest>
@@ -110,16 +111,9 @@ private slots:
         std::vector<double> losses;
         QElapsedTimer clock;
         clock.start();
-        torch::Tensor order = torch::randperm(train.size(0));
-        int64_t cursor = 0;
+        le::test::BatchStream batches(train, kBatch);
         for (int step = 0; step < steps; ++step) {
-            if (cursor + kBatch > train.size(0)) {
-                order = torch::randperm(train.size(0));
-                cursor = 0;
-            }
-            const auto rows = order.slice(0, cursor, cursor + kBatch);
-            cursor += kBatch;
-            const le::Metrics m = model->trainStep(train.index_select(0, rows));
+            const le::Metrics m = model->trainStep(batches.next());
             QVERIFY2(std::isfinite(m.at("loss")), qPrintable("step " + QString::number(step)));
             losses.push_back(m.at("loss"));
         }

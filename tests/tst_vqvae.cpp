@@ -2,11 +2,13 @@
 // restarts; the two training phases on Fashion-MNIST (reconstruction, then the prior's NLL);
 // stepping the prior over the code grid with anchors; weights and phase surviving a save/load.
 
-#include "core/errors.h"
 #include "core/data/fashion_mnist.h"
+#include "core/errors.h"
 #include "models/vqvae.h"
 
 #include <QElapsedTimer>
+#include "test_support.h"
+
 #include <QtTest>
 
 #include <torch/torch.h>
@@ -35,23 +37,6 @@ std::unique_ptr<le::GenerativeModel> makeVqVae(const le::ImageShape& shape, int6
 
 le::VqVae& asVq(le::GenerativeModel& model) {
     return dynamic_cast<le::VqVae&>(model);
-}
-
-le::Metrics runTraining(le::GenerativeModel& model, const torch::Tensor& images, int steps,
-                        int64_t batch) {
-    torch::Tensor order = torch::randperm(images.size(0));
-    int64_t cursor = 0;
-    le::Metrics last;
-    for (int step = 0; step < steps; ++step) {
-        if (cursor + batch > images.size(0)) {
-            order = torch::randperm(images.size(0));
-            cursor = 0;
-        }
-        last = model.trainStep(images.index_select(0, order.slice(0, cursor, cursor + batch)));
-        cursor += batch;
-        if (!std::isfinite(last.at("loss"))) break;
-    }
-    return last;
 }
 
 }  // namespace
@@ -174,11 +159,13 @@ private slots:
         const torch::Tensor heldOut = m_fashion.test.images.slice(0, 0, 500);
         QElapsedTimer clock;
         clock.start();
-        const le::Metrics afterAe = runTraining(*model, m_fashion.train.images, kAeSteps, 64);
+        const le::Metrics afterAe =
+            le::test::trainSteps(*model, m_fashion.train.images, kAeSteps, 64);
         QCOMPARE(afterAe.at("phase"), 1.0);
         const le::Metrics mid = model->evaluate(heldOut);
         QVERIFY(asVq(*model).inPriorPhase());
-        const le::Metrics afterPrior = runTraining(*model, m_fashion.train.images, kPriorSteps, 64);
+        const le::Metrics afterPrior =
+            le::test::trainSteps(*model, m_fashion.train.images, kPriorSteps, 64);
         QCOMPARE(afterPrior.at("phase"), 2.0);
         const le::Metrics end = model->evaluate(heldOut);
         qInfo(
