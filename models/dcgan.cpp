@@ -216,7 +216,7 @@ OptimiserRecipe DcganOptions::defaultRecipe() {
     return r;
 }
 
-Dcgan::Dcgan(const DcganOptions& options) : m_options(options), m_net(options) {
+Dcgan::Dcgan(const DcganOptions& options) : FamilyModel(options, DcganNet(options)) {
     makeOptimizers();
     // The generator's parameters and its BatchNorm statistics: averaged weights beside running
     // statistics of the live ones would normalise with the wrong moments.

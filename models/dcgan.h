@@ -39,6 +39,7 @@
 // no cosine, no clip, ema 0.999: the generator's weight average, which sampling and decoding use
 // once a checkpoint is saved).
 
+#include "models/family_model.h"
 #include "models/generative_model.h"
 #include "models/training_recipe.h"
 
@@ -81,14 +82,12 @@ private:
 };
 TORCH_MODULE(DcganNet);
 
-class Dcgan final : public GenerativeModel {
+class Dcgan final : public FamilyModel<DcganOptions, DcganNet> {
 public:
     explicit Dcgan(const DcganOptions& options);
 
     std::string family() const override { return "dcgan"; }
     Capabilities capabilities() const override;
-    ModelConfig config() const override { return m_options.toConfig(); }
-    ImageShape imageShape() const override { return m_options.shape; }
     int64_t latentDim() const override { return m_options.latent; }
 
     // The encoder's amortised guess; throws ModelError until the encoder has trained.
@@ -109,21 +108,13 @@ public:
     InversionResult invert(const torch::Tensor& target, const InversionOptions& options,
                            const InversionProgress& progress) override;
 
-    torch::nn::Module& module() override { return *m_net; }
-    WeightAverage* weightAverage() override { return &m_average; }  // the generator's
-    void setLearningRate(double lr) override;                       // G and D
+    void setLearningRate(double lr) override;  // G and D
     void to(torch::Device device) override;
-
-    const DcganOptions& options() const { return m_options; }
-    DcganNet net() const { return m_net; }  // the networks themselves (tests, diagnostics)
 
 private:
     void makeOptimizers();
 
-    DcganOptions m_options;
-    DcganNet m_net;
     std::unique_ptr<torch::optim::Adam> m_gOptimizer, m_dOptimizer, m_eOptimizer;
-    WeightAverage m_average;
     int64_t m_dSteps = 0;
     double m_lastR1 = 0.0;
 };

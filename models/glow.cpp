@@ -348,7 +348,7 @@ torch::Tensor GlowNetImpl::reverse(const std::vector<torch::Tensor>& z, bool eps
 
 // ---- model -----------------------------------------------------------------------------------
 
-Glow::Glow(const GlowOptions& options) : m_options(options), m_net(nullptr) {
+Glow::Glow(const GlowOptions& options) : FamilyModel(options, GlowNet(nullptr)) {
     if (m_options.levels == 0) m_options.levels = defaultLevels(m_options.shape);
     m_net = GlowNet(m_options);
     makeOptimizer();

@@ -41,6 +41,7 @@
 // Sampling temperature: 0.7 by default (defaultTemperature), as the Glow paper samples; at 1 a
 // flow this small draws many images from the thin tails its training saw least.
 
+#include "models/family_model.h"
 #include "models/generative_model.h"
 #include "models/training_recipe.h"
 
@@ -171,14 +172,12 @@ private:
 };
 TORCH_MODULE(GlowNet);
 
-class Glow final : public GenerativeModel {
+class Glow final : public FamilyModel<GlowOptions, GlowNet> {
 public:
     explicit Glow(const GlowOptions& options);
 
     std::string family() const override { return "glow"; }
     Capabilities capabilities() const override;
-    ModelConfig config() const override { return m_options.toConfig(); }
-    ImageShape imageShape() const override { return m_options.shape; }
     int64_t latentDim() const override { return m_options.shape.numel(); }
 
     torch::Tensor encode(const torch::Tensor& x) override;  // exact, at the bins' centres
@@ -186,12 +185,10 @@ public:
     torch::Tensor sample(int64_t n, double temperature, uint64_t seed) override;
     torch::Tensor samplePrior(int64_t n, double temperature, uint64_t seed) override;
     double defaultTemperature() const override { return 0.7; }
-    WeightAverage* weightAverage() override { return &m_average; }
 
     Metrics trainStep(const torch::Tensor& batch) override;
     Metrics evaluate(const torch::Tensor& batch) override;
 
-    torch::nn::Module& module() override { return *m_net; }
     void setLearningRate(double lr) override;
     void to(torch::Device device) override;
 
@@ -199,8 +196,6 @@ public:
     void initialize(const torch::Tensor& batch);
     bool initialized() const { return m_net->initialized(); }
     // The flow on the model's input scale y (N×C×H×W), for likelihood checks.
-    GlowNet& net() { return m_net; }
-    const GlowOptions& options() const { return m_options; }
 
     // The map x in [-1, 1] -> y with dequantisation offset u (a tensor broadcastable to x, in
     // [0, 1)), and the inverse of the map at u = 1/2.
@@ -213,10 +208,7 @@ private:
     torch::Tensor negLogLikelihood(const torch::Tensor& y, GlowNetImpl::Forward* out = nullptr);
     void makeOptimizer();
 
-    GlowOptions m_options;
-    GlowNet m_net;
     std::unique_ptr<torch::optim::Adam> m_optimizer;
-    WeightAverage m_average;
 };
 
 void registerGlow(ModelRegistry& registry);

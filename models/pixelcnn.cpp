@@ -490,7 +490,7 @@ private:
 }  // namespace
 
 PixelCnn::PixelCnn(const PixelCnnOptions& options)
-    : m_options(options), m_net(options.netOptions()) {
+    : FamilyModel(options, PixelCnnNet(options.netOptions())) {
     makeOptimizer();
     m_average.reset(m_net->parameters(), m_options.recipe.ema);
 }

@@ -34,6 +34,7 @@
 // then 3; 3..9), and the optimiser recipe's keys (training_recipe.h; defaults lr 1e-3,
 // warmup 50, no cosine, clip 5, ema 0.999).
 
+#include "models/family_model.h"
 #include "models/generative_model.h"
 #include "models/training_recipe.h"
 
@@ -202,14 +203,12 @@ struct PixelCnnOptions {
     PixelCnnNetOptions netOptions() const;
 };
 
-class PixelCnn final : public GenerativeModel {
+class PixelCnn final : public FamilyModel<PixelCnnOptions, PixelCnnNet> {
 public:
     explicit PixelCnn(const PixelCnnOptions& options);
 
     std::string family() const override { return "pixelcnn"; }
     Capabilities capabilities() const override;
-    ModelConfig config() const override { return m_options.toConfig(); }
-    ImageShape imageShape() const override { return m_options.shape; }
     int64_t latentDim() const override { return 0; }
 
     // n images by the cached path, all in one batch.
@@ -219,14 +218,9 @@ public:
 
     Metrics trainStep(const torch::Tensor& batch) override;
     Metrics evaluate(const torch::Tensor& batch) override;
-    WeightAverage* weightAverage() override { return &m_average; }
 
-    torch::nn::Module& module() override { return *m_net; }
     void setLearningRate(double lr) override;
     void to(torch::Device device) override;
-
-    PixelCnnNet& net() { return m_net; }
-    const PixelCnnOptions& options() const { return m_options; }
 
     // Images in [-1, 1] ↔ 8-bit values.
     static torch::Tensor toValues(const torch::Tensor& x);
@@ -235,10 +229,7 @@ public:
 private:
     void makeOptimizer();
 
-    PixelCnnOptions m_options;
-    PixelCnnNet m_net;
     std::unique_ptr<torch::optim::Adam> m_optimizer;
-    WeightAverage m_average;
 };
 
 void registerPixelCnn(ModelRegistry& registry);

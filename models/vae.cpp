@@ -186,7 +186,7 @@ torch::Tensor discretizedLogisticLogProb(const torch::Tensor& x, const torch::Te
 
 // ---- model -----------------------------------------------------------------------------------
 
-Vae::Vae(const VaeOptions& options) : m_options(options), m_net(options) {
+Vae::Vae(const VaeOptions& options) : FamilyModel(options, VaeNet(options)) {
     m_options.hidden = options.resolvedHidden();
     makeOptimizer();
     m_average.reset(m_net->parameters(), m_options.recipe.ema);

@@ -24,6 +24,7 @@
 // optimiser recipe's keys (training_recipe.h; defaults lr 1e-3, no warm-up, no cosine, no clip,
 // ema 0: a VAE decodes with the weights it trained to).
 
+#include "models/family_model.h"
 #include "models/generative_model.h"
 #include "models/training_recipe.h"
 
@@ -73,14 +74,12 @@ TORCH_MODULE(VaeNet);
 torch::Tensor discretizedLogisticLogProb(const torch::Tensor& x, const torch::Tensor& mean,
                                          const torch::Tensor& logScale);
 
-class Vae final : public GenerativeModel {
+class Vae final : public FamilyModel<VaeOptions, VaeNet> {
 public:
     explicit Vae(const VaeOptions& options);
 
     std::string family() const override { return "vae"; }
     Capabilities capabilities() const override;
-    ModelConfig config() const override { return m_options.toConfig(); }
-    ImageShape imageShape() const override { return m_options.shape; }
     int64_t latentDim() const override { return m_options.latent; }
 
     torch::Tensor encode(const torch::Tensor& x) override;  // the posterior mean
@@ -90,12 +89,8 @@ public:
     Metrics trainStep(const torch::Tensor& batch) override;
     Metrics evaluate(const torch::Tensor& batch) override;
 
-    torch::nn::Module& module() override { return *m_net; }
-    WeightAverage* weightAverage() override { return &m_average; }
     void setLearningRate(double lr) override;
     void to(torch::Device device) override;
-
-    const VaeOptions& options() const { return m_options; }
 
 private:
     struct Terms {
@@ -105,10 +100,7 @@ private:
     void makeOptimizer();
     void applyLearningRate(double lr);  // the network's rate, and the log-scale's in proportion
 
-    VaeOptions m_options;
-    VaeNet m_net;
     std::unique_ptr<torch::optim::Adam> m_optimizer;
-    WeightAverage m_average;
 };
 
 void registerVae(ModelRegistry& registry);

@@ -119,7 +119,7 @@ std::pair<torch::Tensor, torch::Tensor> VaeGanNetImpl::discriminate(const torch:
 
 // ---- model -----------------------------------------------------------------------------------
 
-VaeGan::VaeGan(const VaeGanOptions& options) : m_options(options), m_net(options) {
+VaeGan::VaeGan(const VaeGanOptions& options) : FamilyModel(options, VaeGanNet(options)) {
     makeOptimizers();
     std::vector<torch::Tensor> averaged;
     for (const auto& p : m_net->vae->parameters()) averaged.push_back(p);

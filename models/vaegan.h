@@ -33,6 +33,7 @@
 // r1_interval (4, 1..64), and the optimiser recipe's keys (lr 2e-4, ema 0.999: the average of the
 // encoder and decoder, which encode, decode, sampling and checkpoints use).
 
+#include "models/family_model.h"
 #include "models/generative_model.h"
 #include "models/training_recipe.h"
 #include "models/vae.h"
@@ -73,14 +74,12 @@ public:
 };
 TORCH_MODULE(VaeGanNet);
 
-class VaeGan final : public GenerativeModel {
+class VaeGan final : public FamilyModel<VaeGanOptions, VaeGanNet> {
 public:
     explicit VaeGan(const VaeGanOptions& options);
 
     std::string family() const override { return "vaegan"; }
     Capabilities capabilities() const override;
-    ModelConfig config() const override { return m_options.toConfig(); }
-    ImageShape imageShape() const override { return m_options.shape; }
     int64_t latentDim() const override { return m_options.latent; }
 
     torch::Tensor encode(const torch::Tensor& x) override;  // the posterior mean
@@ -91,23 +90,16 @@ public:
     Metrics trainStep(const torch::Tensor& batch) override;
     Metrics evaluate(const torch::Tensor& batch) override;
 
-    torch::nn::Module& module() override { return *m_net; }
-    WeightAverage* weightAverage() override { return &m_average; }
     void setLearningRate(double lr) override;
     void to(torch::Device device) override;
-
-    const VaeGanOptions& options() const { return m_options; }
 
 private:
     void makeOptimizers();
     void discriminatorStep(const torch::Tensor& real, const torch::Tensor& recon,
                            const torch::Tensor& prior, Metrics& out);
 
-    VaeGanOptions m_options;
-    VaeGanNet m_net;
     std::vector<torch::Tensor> m_encoderParams, m_decoderParams, m_scaleParams;
     std::unique_ptr<torch::optim::Adam> m_vaeOptimizer, m_dOptimizer;
-    WeightAverage m_average;
     int64_t m_dSteps = 0;
     double m_lastR1 = 0.0;
 };

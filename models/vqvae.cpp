@@ -257,7 +257,7 @@ private:
 
 // ---- the family ------------------------------------------------------------------------------
 
-VqVae::VqVae(const VqVaeOptions& options) : m_options(options), m_net(options) {
+VqVae::VqVae(const VqVaeOptions& options) : FamilyModel(options, VqVaeNet(options)) {
     makeOptimizers();
     m_average.reset(m_net->prior->parameters(), m_options.priorRecipe.ema);
 }

@@ -33,6 +33,7 @@
 // prior_ema 0.999: the prior samples with its weight average). Each phase's schedule counts its
 // own steps.
 
+#include "models/family_model.h"
 #include "models/generative_model.h"
 #include "models/pixelcnn.h"
 #include "models/training_recipe.h"
@@ -107,14 +108,12 @@ private:
 };
 TORCH_MODULE(VqVaeNet);
 
-class VqVae final : public GenerativeModel, public CodeGridModel {
+class VqVae final : public FamilyModel<VqVaeOptions, VqVaeNet>, public CodeGridModel {
 public:
     explicit VqVae(const VqVaeOptions& options);
 
     std::string family() const override { return "vqvae"; }
     Capabilities capabilities() const override;
-    ModelConfig config() const override { return m_options.toConfig(); }
-    ImageShape imageShape() const override { return m_options.shape; }
     int64_t latentDim() const override;
 
     torch::Tensor encode(const torch::Tensor& x) override;  // quantised embeddings, flattened
@@ -126,8 +125,6 @@ public:
     Metrics trainStep(const torch::Tensor& batch) override;
     Metrics evaluate(const torch::Tensor& batch) override;
 
-    torch::nn::Module& module() override { return *m_net; }
-    WeightAverage* weightAverage() override { return &m_average; }  // the prior's
     void setLearningRate(double lr) override;
     void to(torch::Device device) override;
 
@@ -141,8 +138,6 @@ public:
     // The code a blank cell shows while the prior has not filled it: the most used one.
     int64_t blankCode() const override;
     bool inPriorPhase() const;
-    const VqVaeOptions& options() const { return m_options; }
-    VqVaeNet& net() { return m_net; }
 
 private:
     Metrics autoencoderStep(const torch::Tensor& x);
@@ -150,10 +145,7 @@ private:
     void checkCodes(const torch::Tensor& codes, const char* what) const;
     void makeOptimizers();
 
-    VqVaeOptions m_options;
-    VqVaeNet m_net;
     std::unique_ptr<torch::optim::Adam> m_aeOptimizer, m_priorOptimizer;
-    WeightAverage m_average;
 };
 
 void registerVqVae(ModelRegistry& registry);
