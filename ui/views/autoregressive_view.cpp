@@ -117,10 +117,8 @@ QWidget* AutoregressiveView::buildControls() {
             [this] { m_start->setCurrentIndex(Painted); });
 
     auto* imageRow = new QHBoxLayout;
-    m_datasetItem = new QSpinBox(box);
-    m_datasetItem->setRange(0, 1999);
-    m_datasetItem->setPrefix(tr("item "));
-    m_datasetItem->setToolTip(tr("A test image of the model's dataset as the anchor image"));
+    m_datasetItem =
+        newDatasetItemBox(box, tr("A test image of the model's dataset as the anchor image"));
     connect(m_datasetItem, &QSpinBox::valueChanged, this, &AutoregressiveView::loadDatasetItem);
     m_openImage = new QPushButton(tr("Open image\u2026"), box);
     m_openImage->setToolTip(tr("Use an image file as the anchor image"));
@@ -411,12 +409,10 @@ void AutoregressiveView::loadDatasetItem(int index) {
 }
 
 void AutoregressiveView::chooseImageFile() {
-    QSettings settings;
-    const QString path = QFileDialog::getOpenFileName(
-        this, tr("Open anchor image"), settings.value("autoregressive/lastImageDir").toString(),
-        tr("Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff);;All files (*)"));
+    const QString path = askForImageFile(this, tr("Open anchor image"),
+                                         QStringLiteral("autoregressive/lastImageDir"));
     if (path.isEmpty()) return;
-    settings.setValue("autoregressive/lastImageDir", QFileInfo(path).absolutePath());
+    QSettings().setValue("autoregressive/lastImageDir", QFileInfo(path).absolutePath());
     try {
         setAnchorImage(readImageFile(path));
         if (m_start->currentIndex() == Blank) setStartFrom(TopHalf);

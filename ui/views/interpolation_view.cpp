@@ -92,11 +92,9 @@ QWidget* InterpolationView::buildEndpoint(int which, QWidget* parent) {
     end.view->setToolTip(tr("Endpoint %1 as the first model sees it").arg(name));
     column->addWidget(end.view);
 
-    end.item = new QSpinBox(box);
-    end.item->setRange(0, 1999);
+    end.item =
+        newDatasetItemBox(box, tr("Use this test image of the dataset as endpoint %1").arg(name));
     end.item->setValue(which);
-    end.item->setPrefix(tr("item "));
-    end.item->setToolTip(tr("Use this test image of the dataset as endpoint %1").arg(name));
     connect(end.item, &QSpinBox::valueChanged, this, [this, which] { loadDatasetItem(which); });
     column->addWidget(end.item);
     auto* buttons = new QHBoxLayout;
@@ -327,10 +325,8 @@ bool InterpolationView::openEndpointFile(int which, const QString& path) {
 }
 
 void InterpolationView::chooseEndpointFile(int which) {
-    const QString path = QFileDialog::getOpenFileName(
-        this, which == 0 ? tr("Open endpoint A") : tr("Open endpoint B"),
-        QSettings().value(kLastImageKey).toString(),
-        tr("Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff);;All files (*)"));
+    const QString path = askForImageFile(
+        this, which == 0 ? tr("Open endpoint A") : tr("Open endpoint B"), kLastImageKey);
     if (!path.isEmpty()) openEndpointFile(which, path);
 }
 

@@ -102,10 +102,7 @@ QWidget* InversionView::buildControls() {
     form->addRow(m_input);
 
     auto* sources = new QHBoxLayout;
-    m_item = new QSpinBox(box);
-    m_item->setRange(0, 1999);
-    m_item->setPrefix(tr("item "));
-    m_item->setToolTip(tr("A test image of the dataset"));
+    m_item = newDatasetItemBox(box, tr("A test image of the dataset"));
     connect(m_item, &QSpinBox::valueChanged, this, &InversionView::loadDatasetItem);
     auto* open = new QPushButton(tr("Open\u2026"), box);
     open->setToolTip(tr("Invert an image file (Ctrl+Shift+O)"));
@@ -270,9 +267,7 @@ bool InversionView::openImageFile(const QString& path) {
 }
 
 void InversionView::chooseImageFile() {
-    const QString path = QFileDialog::getOpenFileName(
-        this, tr("Open an image to invert"), QSettings().value(kLastImageKey).toString(),
-        tr("Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff);;All files (*)"));
+    const QString path = askForImageFile(this, tr("Open an image to invert"), kLastImageKey);
     if (!path.isEmpty()) openImageFile(path);
 }
 

@@ -1,6 +1,7 @@
 #include "ui/widgets/view_controls.h"
 
 #include <QComboBox>
+#include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGridLayout>
@@ -9,7 +10,9 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QSettings>
 #include <QSignalBlocker>
+#include <QSpinBox>
 
 namespace le {
 
@@ -66,6 +69,20 @@ QLabel* modelRowTitle(const CatalogEntry& entry, const QString& route, QWidget* 
                    parent);
     title->setToolTip(entry.path);
     return title;
+}
+
+QSpinBox* newDatasetItemBox(QWidget* parent, const QString& toolTip) {
+    auto* box = new QSpinBox(parent);
+    box->setRange(0, 1999);
+    box->setPrefix(QObject::tr("item "));
+    box->setToolTip(toolTip);
+    return box;
+}
+
+QString askForImageFile(QWidget* parent, const QString& title, const QString& settingsKey) {
+    return QFileDialog::getOpenFileName(
+        parent, title, QSettings().value(settingsKey).toString(),
+        QObject::tr("Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff);;All files (*)"));
 }
 
 RunControls addRunControls(QFormLayout* form, QWidget* parent, const ButtonText& run,

@@ -1,7 +1,8 @@
 #pragma once
 
 // Pieces every job view builds the same way: tab-wide shortcuts, the "models of this dataset"
-// picker, the run / progress / cancel block, the two-button export row and the status line. The
+// picker, the image source (a dataset item, an image file), the run / progress / cancel block, the
+// two-button export row and the status line. The
 // view keeps the widgets and makes the connections; these only build and lay them out alike.
 
 #include "core/storage/model_catalog.h"
@@ -18,6 +19,7 @@ class QComboBox;
 class QFormLayout;
 class QGridLayout;
 class QScrollArea;
+class QSpinBox;
 class QLabel;
 class QProgressBar;
 class QPushButton;
@@ -59,6 +61,13 @@ QScrollArea* addModelGrid(QWidget* parent, const QStringList& headers, QGridLayo
 
 // The first cell of a model row: family, how the view uses it, file name; the path on hover.
 QLabel* modelRowTitle(const CatalogEntry& entry, const QString& route, QWidget* parent);
+
+// A spin box choosing one of the dataset's first 2000 test images, shown as "item N".
+QSpinBox* newDatasetItemBox(QWidget* parent, const QString& toolTip);
+
+// The image-file dialog of every view: starts at the location stored under `settingsKey` (a file
+// or a folder), lists the image types OpenCV reads. Returns the chosen path or an empty string.
+QString askForImageFile(QWidget* parent, const QString& title, const QString& settingsKey);
 
 struct ButtonText {
     QString text;
