@@ -1,5 +1,6 @@
 #include "models/classifier.h"
 
+#include "models/layers.h"
 #include "models/module_weights.h"
 
 #include <cmath>
@@ -11,22 +12,6 @@ namespace {
 [[noreturn]] void configError(const std::string& what) {
     throw ModelError("classifier: " + what);
 }
-
-// Puts a module in a mode and restores the previous one on scope exit.
-class ModeGuard {
-public:
-    ModeGuard(torch::nn::Module& module, bool training)
-        : m_module(module), m_was(module.is_training()) {
-        m_module.train(training);
-    }
-    ~ModeGuard() { m_module.train(m_was); }
-    ModeGuard(const ModeGuard&) = delete;
-    ModeGuard& operator=(const ModeGuard&) = delete;
-
-private:
-    torch::nn::Module& m_module;
-    bool m_was;
-};
 
 void addConvBlock(torch::nn::Sequential& trunk, int64_t in, int64_t out) {
     trunk->push_back(

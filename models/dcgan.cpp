@@ -74,22 +74,6 @@ void setRequiresGrad(torch::nn::Module& module, bool on) {
     for (auto& p : module.parameters(/*recurse=*/true)) p.set_requires_grad(on);
 }
 
-// Puts a module in a mode and restores the previous one on scope exit.
-class ModeGuard {
-public:
-    ModeGuard(torch::nn::Module& module, bool training)
-        : m_module(module), m_was(module.is_training()) {
-        m_module.train(training);
-    }
-    ~ModeGuard() { m_module.train(m_was); }
-    ModeGuard(const ModeGuard&) = delete;
-    ModeGuard& operator=(const ModeGuard&) = delete;
-
-private:
-    torch::nn::Module& m_module;
-    bool m_was;
-};
-
 // Freezes a module's parameters (no gradients) and restores each flag on scope exit.
 class FreezeGuard {
 public:

@@ -36,4 +36,20 @@ torch::Tensor convTranspose2dOneDnn(const torch::Tensor& input, const torch::Ten
 // Equal to the plain formula to float rounding (tested).
 torch::Tensor gatedTanhSigmoid(const torch::Tensor& pre);
 
+// Puts a module in a mode and restores the previous one on scope exit.
+class ModeGuard {
+public:
+    ModeGuard(torch::nn::Module& module, bool training)
+        : m_module(module), m_was(module.is_training()) {
+        m_module.train(training);
+    }
+    ~ModeGuard() { m_module.train(m_was); }
+    ModeGuard(const ModeGuard&) = delete;
+    ModeGuard& operator=(const ModeGuard&) = delete;
+
+private:
+    torch::nn::Module& m_module;
+    bool m_was;
+};
+
 }  // namespace le

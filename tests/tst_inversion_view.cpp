@@ -82,6 +82,7 @@ private slots:
 
 private:
     void drop(QWidget* target, const QString& file);
+    void invertFace(InversionView& view, const QString& checkpoint, quint64 faceSeed);
 
     QTemporaryDir m_tmp;
     QVector<le::CatalogEntry> m_catalog;
@@ -245,18 +246,25 @@ void TestInversionView::shippedGanShowsItsBestImageLiveAndCancels() {
     QVERIFY(view.invertButton()->isEnabled());
 }
 
+// Shows the view with the one checkpoint and inverts a procedural face through it.
+void TestInversionView::invertFace(InversionView& view, const QString& checkpoint,
+                                   quint64 faceSeed) {
+    view.resize(1200, 900);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.setImage(le::renderFace(le::FaceFactors::random(faceSeed), 32));
+    view.setCheckpoints(le::scanCheckpoints({}, {checkpoint}));
+    QSignalSpy finished(&view, &InversionView::inversionFinished);
+    view.invert();
+    QVERIFY(finished.wait(60000));
+}
+
 void TestInversionView::shippedVqVaeCodeGridIsEditable() {
     const QString ckpt = shipped("vqvae_faces.lec");
     if (!QFileInfo::exists(ckpt)) QSKIP("the shipped VQ-VAE is not in LE_SOURCE_DIR");
     InversionView view;
-    view.resize(1200, 900);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
-    view.setImage(le::renderFace(le::FaceFactors::random(7), 32));
-    view.setCheckpoints(le::scanCheckpoints({}, {ckpt}));
-    QSignalSpy finished(&view, &InversionView::inversionFinished);
-    view.invert();
-    QVERIFY(finished.wait(60000));
+    invertFace(view, ckpt, 7);
+    if (QTest::currentTestFailed()) return;
     const le::InversionOutcome outcome = view.outcomes()[0];
     QVERIFY2(outcome.error.isEmpty(), qPrintable(outcome.error));
 
@@ -343,14 +351,8 @@ void TestInversionView::codeUsageHistogramCountsDeadCodes() {
     const QString ckpt = shipped("vqvae_faces.lec");
     if (!QFileInfo::exists(ckpt)) QSKIP("the shipped VQ-VAE is not in LE_SOURCE_DIR");
     InversionView view;
-    view.resize(1200, 900);
-    view.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&view));
-    view.setImage(le::renderFace(le::FaceFactors::random(8), 32));
-    view.setCheckpoints(le::scanCheckpoints({}, {ckpt}));
-    QSignalSpy finished(&view, &InversionView::inversionFinished);
-    view.invert();
-    QVERIFY(finished.wait(60000));
+    invertFace(view, ckpt, 8);
+    if (QTest::currentTestFailed()) return;
     le::CodeGridEditor* editor = view.codeEditor();
     QTRY_VERIFY_WITH_TIMEOUT(!editor->usage().counts.isEmpty(), 120000);
     const le::CodeUsage usage = editor->usage();
