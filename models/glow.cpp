@@ -394,6 +394,13 @@ torch::Tensor Glow::fromFlowInputCentred(const torch::Tensor& y) {
     return y * (kLevels / 127.5);
 }
 
+// The flow itself is exact and unbounded: a latent far from the data decodes past the image range.
+// Decoded images are clamped here, at the edge, so every caller gets [-1, 1] as documented while
+// the flow's inverse stays exact for real data (whose decodes are inside the range).
+torch::Tensor Glow::toImageRange(const torch::Tensor& x) {
+    return x.clamp(-1.0, 1.0);
+}
+
 void Glow::initialize(const torch::Tensor& batch) {
     checkImageBatch(batch, "glow initialize");
     torch::NoGradGuard noGrad;
@@ -429,7 +436,7 @@ torch::Tensor Glow::decode(const torch::Tensor& z) {
         levels.push_back(flat.narrow(1, offset, size).reshape({z.size(0), s[0], s[1], s[2]}));
         offset += size;
     }
-    return fromFlowInputCentred(m_net->reverse(levels));
+    return toImageRange(fromFlowInputCentred(m_net->reverse(levels)));
 }
 
 std::pair<torch::Tensor, torch::Tensor> Glow::generate(int64_t n, double temperature,
@@ -455,7 +462,7 @@ std::pair<torch::Tensor, torch::Tensor> Glow::generate(int64_t n, double tempera
     const torch::Tensor y = m_net->reverse(eps, /*eps=*/true, temperature, &z);
     std::vector<torch::Tensor> flat;
     for (const auto& zl : z) flat.push_back(zl.flatten(1));
-    return {torch::cat(flat, 1), fromFlowInputCentred(y)};
+    return {torch::cat(flat, 1), toImageRange(fromFlowInputCentred(y))};
 }
 
 torch::Tensor Glow::sample(int64_t n, double temperature, uint64_t seed) {

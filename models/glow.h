@@ -202,6 +202,7 @@ public:
     static torch::Tensor toFlowInput(const torch::Tensor& x, const torch::Tensor& u);
     static torch::Tensor toFlowInputCentred(const torch::Tensor& x);
     static torch::Tensor fromFlowInputCentred(const torch::Tensor& y);
+    static torch::Tensor toImageRange(const torch::Tensor& x);
 
 private:
     std::pair<torch::Tensor, torch::Tensor> generate(int64_t n, double temperature, uint64_t seed);

@@ -476,7 +476,8 @@ public:
     SampleStep step() override { return m_stepper.step(); }
     torch::Tensor image() const override {
         const torch::Tensor v = m_stepper.values();
-        return torch::where(v < 0, torch::zeros({}, torch::kFloat), PixelCnn::fromValues(v));
+        // Unfilled positions (-1) show as mid-grey 0; masked_fill stays on v's device.
+        return PixelCnn::fromValues(v).masked_fill(v < 0, 0.0);
     }
     torch::Tensor values() const override { return m_stepper.values().clone(); }
     int64_t stepsPerRow() const override {
@@ -564,7 +565,7 @@ torch::Tensor PixelCnn::sample(int64_t n, double temperature, uint64_t seed) {
     checkTemperature(temperature);
     const ImageShape& s = m_options.shape;
     if (n < 0) throw ModelError("pixelcnn: cannot draw " + std::to_string(n) + " samples");
-    if (n == 0) return torch::zeros({0, s.channels, s.height, s.width});
+    if (n == 0) return torch::zeros({0, s.channels, s.height, s.width}, device());
     SamplerOptions options;
     options.temperature = temperature;
     options.seed = seed;

@@ -344,7 +344,7 @@ torch::Tensor VqVae::sample(int64_t n, double temperature, uint64_t seed) {
     checkTemperature(temperature);
     const ImageShape& s = m_options.shape;
     if (n < 0) throw ModelError("vqvae: cannot draw " + std::to_string(n) + " samples");
-    if (n == 0) return torch::zeros({0, s.channels, s.height, s.width});
+    if (n == 0) return torch::zeros({0, s.channels, s.height, s.width}, device());
     torch::NoGradGuard noGrad;
     SamplerOptions options;
     options.temperature = temperature;
