@@ -307,13 +307,13 @@ Metrics Dcgan::trainStep(const torch::Tensor& batch) {
     ++m_stepsTaken;
     setRequiresGrad(*net.discriminator, true);
 
-    const double g = gLoss.item<double>();
-    return {{"loss", g},
-            {"g_loss", g},
-            {"d_loss", dLoss.item<double>()},
-            {"d_real", torch::sigmoid(realLogits.detach()).mean().item<double>()},
-            {"d_fake", torch::sigmoid(fakeLogits.detach()).mean().item<double>()},
-            {"r1", m_lastR1}};
+    Metrics m = readScalars({{"loss", gLoss},
+                             {"g_loss", gLoss},
+                             {"d_loss", dLoss},
+                             {"d_real", torch::sigmoid(realLogits.detach()).mean()},
+                             {"d_fake", torch::sigmoid(fakeLogits.detach()).mean()}});
+    m["r1"] = m_lastR1;
+    return m;
 }
 
 Metrics Dcgan::evaluate(const torch::Tensor& batch) {

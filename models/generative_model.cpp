@@ -88,6 +88,19 @@ std::unique_ptr<AutoregressiveSampler> GenerativeModel::sampler(const SamplerOpt
     throw ModelError(family() + " is not autoregressive");
 }
 
+Metrics readScalars(const std::vector<std::pair<std::string, torch::Tensor>>& scalars) {
+    Metrics out;
+    if (scalars.empty()) return out;
+    std::vector<torch::Tensor> values;
+    values.reserve(scalars.size());
+    for (const auto& s : scalars)
+        values.push_back(s.second.detach().reshape({}).to(torch::kDouble));
+    const torch::Tensor host = torch::stack(values).cpu();
+    const double* data = host.data_ptr<double>();
+    for (size_t i = 0; i < scalars.size(); ++i) out[scalars[i].first] = data[i];
+    return out;
+}
+
 Metrics GenerativeModel::trainEncoderStep(int64_t) {
     throw ModelError(family() + ": has no encoder to train after the model");
 }

@@ -94,6 +94,10 @@ private:
 // Scalar results of a training step or an evaluation, by name ("loss", "recon_mse", "bpd", ...).
 using Metrics = std::map<std::string, double>;
 
+// Scalar tensors (0-d, any device) read into Metrics with one device-to-host copy: a metric read
+// by item() each is a synchronisation each on a GPU.
+Metrics readScalars(const std::vector<std::pair<std::string, torch::Tensor>>& scalars);
+
 // Inversion by optimisation (a GAN has no encoder): find z whose decode matches a target image.
 struct InversionOptions {
     int64_t steps = 300;  // optimiser steps per start

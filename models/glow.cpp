@@ -487,7 +487,9 @@ Metrics Glow::trainStep(const torch::Tensor& batch) {
     const double gradNorm = clippedStep(*m_optimizer, m_net->parameters(), m_options.recipe.clip);
     m_average.update();
     ++m_stepsTaken;
-    return {{"loss", nll.item<double>()}, {"bpd", bpd.item<double>()}, {"grad_norm", gradNorm}};
+    Metrics m = readScalars({{"loss", nll}, {"bpd", bpd}});
+    m["grad_norm"] = gradNorm;
+    return m;
 }
 
 Metrics Glow::evaluate(const torch::Tensor& batch) {

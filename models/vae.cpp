@@ -266,11 +266,11 @@ Metrics Vae::trainStep(const torch::Tensor& batch) {
     clippedStep(*m_optimizer, m_net->parameters(), m_options.recipe.clip);
     m_average.update();
     ++m_stepsTaken;
-    return {{"loss", loss.item<double>()},
-            {"nll", t.nll.item<double>()},
-            {"kl", t.kl.item<double>()},
-            {"recon_mse", t.mse.item<double>()},
-            {"scale", std::exp(m_net->logScale().item<double>())}};
+    return readScalars({{"loss", loss},
+                        {"nll", t.nll},
+                        {"kl", t.kl},
+                        {"recon_mse", t.mse},
+                        {"scale", m_net->logScale().exp()}});
 }
 
 Metrics Vae::evaluate(const torch::Tensor& batch) {

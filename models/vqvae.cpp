@@ -387,9 +387,11 @@ Metrics VqVae::autoencoderStep(const torch::Tensor& x) {
     clippedStep(*m_aeOptimizer, m_aeOptimizer->param_groups().front().params(),
                 m_options.recipe.clip);
     const int64_t restarted = net.codebook->update(z, indices);
-    return {{"loss", loss.item<double>()},     {"recon_mse", mse.item<double>()},
-            {"commit", commit.item<double>()}, {"perplexity", perplexity(indices, m_options.codes)},
-            {"dead_codes", double(restarted)}, {"phase", 1.0}};
+    Metrics m = readScalars({{"loss", loss}, {"recon_mse", mse}, {"commit", commit}});
+    m["perplexity"] = perplexity(indices, m_options.codes);
+    m["dead_codes"] = double(restarted);
+    m["phase"] = 1.0;
+    return m;
 }
 
 Metrics VqVae::priorStep(const torch::Tensor& x) {
