@@ -191,9 +191,19 @@ void TestTemperatureView::glowScalesEpsilonAtEveryLevel() {
     auto& glow = dynamic_cast<le::Glow&>(*model);
     glow.train(false);
     torch::NoGradGuard noGrad;
-    // Run each sample back through the flow: its standardised noise per level is T·ε.
+    // Run each sample back through the flow: its standardised noise per level is T·ε. This stays
+    // in flow space (before decode's clamp to the image range), since an untrained tiny flow puts
+    // some pixels of its samples outside [-1, 1].
     auto epsOf = [&](double t) {
-        return glow.net()->forward(le::Glow::toFlowInputCentred(glow.sample(8, t, 4))).eps;
+        const torch::Tensor flat = glow.samplePrior(8, t, 4);
+        std::vector<torch::Tensor> levels;
+        int64_t offset = 0;
+        for (const auto& s : glow.net()->latentShapes()) {
+            const int64_t size = s[0] * s[1] * s[2];
+            levels.push_back(flat.narrow(1, offset, size).reshape({8, s[0], s[1], s[2]}));
+            offset += size;
+        }
+        return glow.net()->forward(glow.net()->reverse(levels)).eps;
     };
     const auto base = epsOf(1.0);
     QCOMPARE(int(base.size()), 2);
