@@ -165,11 +165,25 @@ public:
     virtual std::string valueName() const { return "value"; }
 };
 
+// One grid of codes of a CodeGridModel. A model with several (VQ-VAE-2: a coarse top grid and a
+// fine bottom one) packs them into its one gridHeight() × gridWidth() grid, level after level, each
+// in raster order, coarsest first: level cells [start, start + height·width) of the packed grid.
+struct CodeLevel {
+    std::string name;  // "top", "bottom"; "codes" for a one-level grid
+    int64_t height = 0, width = 0;
+    int64_t start = 0;  // its first cell in the packed grid (row-major)
+    int64_t cells() const { return height * width; }
+};
+
 // A model whose latent is a grid of discrete codes (the VQ-VAE), reached through
 // GenerativeModel::codeGrid().
 class CodeGridModel {
 public:
     virtual ~CodeGridModel() = default;
+    // The levels packed in the grid; one level, the grid itself, unless a family says otherwise.
+    virtual std::vector<CodeLevel> codeLevels() const {
+        return {CodeLevel{"codes", gridHeight(), gridWidth(), 0}};
+    }
     virtual int64_t codeCount() const = 0;  // K
     virtual int64_t gridHeight() const = 0;
     virtual int64_t gridWidth() const = 0;

@@ -54,6 +54,11 @@ struct PixelCnnNetOptions {
     int64_t hidden = 64;      // feature maps in both stacks
     int64_t layers = 7;       // gated layers
     int64_t firstKernel = 5;  // odd; later layers use 3
+    // A conditional prior's side input (VQ-VAE-2's bottom prior sees the top codes): channels of
+    // a map N×Cc×H×W that every layer adds, through a 1×1 projection, to its vertical stack's
+    // pre-activation (which reaches the horizontal stack through v_to_h). It is given, not
+    // sampled, so it may come from any position. 0: unconditional.
+    int64_t conditionChannels = 0;
 };
 
 // One gated layer's horizontal stack as matrices, for the cached sampler's one-column steps: the
@@ -68,10 +73,12 @@ struct GatedColumnWeights {
 // One gated layer: vertical and horizontal stacks, mask type A (first layer) or B.
 class GatedLayerImpl : public torch::nn::Module {
 public:
-    GatedLayerImpl(int64_t in, int64_t hidden, int64_t kernel, bool first);
+    GatedLayerImpl(int64_t in, int64_t hidden, int64_t kernel, bool first,
+                   int64_t conditionChannels = 0);
 
-    // The vertical stack's pre-activation (N×2F×H×W, same H×W as v).
-    torch::Tensor verticalPre(const torch::Tensor& v);
+    // The vertical stack's pre-activation (N×2F×H×W, same H×W as v), plus the projected
+    // condition (N×Cc×H×W, the same rows) when the layer has one.
+    torch::Tensor verticalPre(const torch::Tensor& v, const torch::Tensor& condition = {});
     // The horizontal stack's output given its input h and the vertical pre-activation of the same
     // rows and columns (N×2F×rows×cols).
     torch::Tensor horizontal(const torch::Tensor& h, const torch::Tensor& vPre);
@@ -96,7 +103,7 @@ private:
     int64_t m_kernel;
     bool m_first;
     torch::nn::Conv2d m_vertical{nullptr}, m_horizontal{nullptr}, m_vToH{nullptr},
-        m_residual{nullptr};
+        m_residual{nullptr}, m_condition{nullptr};
     torch::Tensor m_verticalMask, m_horizontalMask;
 };
 TORCH_MODULE(GatedLayer);
@@ -106,18 +113,20 @@ public:
     explicit PixelCnnNetImpl(const PixelCnnNetOptions& options);
 
     // values: N×C×H×W int64 in [0, K) (or -1 where not yet known; never seen by what it
-    // predicts) -> logits N×K×C×H×W.
-    torch::Tensor forward(const torch::Tensor& values);
+    // predicts) -> logits N×K×C×H×W. condition: N×Cc×H×W for a conditional net, else undefined.
+    torch::Tensor forward(const torch::Tensor& values, const torch::Tensor& condition = {});
 
-    // −log p(values), nats per image (N).
-    torch::Tensor negLogLikelihood(const torch::Tensor& values);
+    // −log p(values | condition), nats per image (N).
+    torch::Tensor negLogLikelihood(const torch::Tensor& values,
+                                   const torch::Tensor& condition = {});
 
     // The network's input for values: a float image in [-1, 1] or embedded codes.
     torch::Tensor input(const torch::Tensor& values);
 
     // Cached path: every layer's vertical stack at `row`, mapped into its horizontal stack
     // (N×2F×1×W each), from the band of rows above that the receptive field reaches.
-    std::vector<torch::Tensor> verticalRow(const torch::Tensor& values, int64_t row);
+    std::vector<torch::Tensor> verticalRow(const torch::Tensor& values, int64_t row,
+                                           const torch::Tensor& condition = {});
 
     // Cached path: the layers, trunk and heads as matrices (see GatedColumnWeights).
     struct StepWeights {
@@ -149,10 +158,11 @@ TORCH_MODULE(PixelCnnNet);
 // position. The family samplers wrap it. Here options.anchors are values already (C×H×W or
 // 1×C×H×W, int64 in [0, K)) and options.anchorMask is H×W (or 1×H×W), true where kept; the
 // constructor checks them and the temperature, and throws ModelError prefixed with `family`.
+// A conditional net takes its condition map (N×Cc×H×W or 1×Cc×H×W) here.
 class PixelCnnStepper {
 public:
     PixelCnnStepper(PixelCnnNet net, int64_t batch, const SamplerOptions& options,
-                    const std::string& family);
+                    const std::string& family, const torch::Tensor& condition = {});
 
     int64_t totalSteps() const;
     int64_t stepsDone() const { return m_done; }
@@ -174,6 +184,7 @@ private:
     PixelCnnNet m_net;
     SamplerOptions m_options;
     torch::Tensor m_values;
+    torch::Tensor m_condition;     // N×Cc×H×W or undefined
     torch::Tensor m_anchorValues;  // N×C×H×W int64 or undefined
     torch::Tensor m_anchorMask;    // H×W bool or undefined
     std::vector<bool> m_anchored;  // the mask, row-major, for a test per step without a tensor op

@@ -5,6 +5,7 @@
 #include "models/vae.h"
 #include "models/vaegan.h"
 #include "models/vqvae.h"
+#include "models/vqvae2.h"
 
 namespace le {
 
@@ -17,6 +18,7 @@ ModelRegistry::ModelRegistry() {
     registerPixelCnn(*this);
     registerVqVae(*this);
     registerVaeGan(*this);
+    registerVqVae2(*this);
 }
 
 ModelRegistry& ModelRegistry::instance() {

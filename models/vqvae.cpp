@@ -18,7 +18,6 @@ namespace {
 constexpr double kEpsilon = 1e-5;
 // A code whose moving-average share of a batch falls below this many vectors is dead.
 constexpr double kDeadUsage = 0.03;
-constexpr int64_t kResidualWidth = 32;
 constexpr double kInitialLogScale = -2.0;
 constexpr double kMinLogScale = -7.0;
 constexpr double kMaxLogScale = 2.0;
@@ -34,32 +33,27 @@ std::string shapeText(const torch::Tensor& t) {
     return s.str();
 }
 
-// x + 1×1(ReLU(3×3(ReLU(x)))), the VQ-VAE paper's residual block.
-class ResidualBlockImpl : public torch::nn::Module {
-public:
-    explicit ResidualBlockImpl(int64_t channels) {
-        namespace nn = torch::nn;
-        m_conv3 = register_module(
-            "conv3", nn::Conv2d(nn::Conv2dOptions(channels, kResidualWidth, 3).padding(1)));
-        m_conv1 =
-            register_module("conv1", nn::Conv2d(nn::Conv2dOptions(kResidualWidth, channels, 1)));
-    }
-    torch::Tensor forward(const torch::Tensor& x) {
-        return x + m_conv1->forward(torch::relu(m_conv3->forward(torch::relu(x))));
-    }
+}  // namespace
 
-private:
-    torch::nn::Conv2d m_conv3{nullptr}, m_conv1{nullptr};
-};
-TORCH_MODULE(ResidualBlock);
+// ---- shared pieces ---------------------------------------------------------------------------
 
-double perplexity(const torch::Tensor& indices, int64_t codes) {
+ResidualBlockImpl::ResidualBlockImpl(int64_t channels) {
+    namespace nn = torch::nn;
+    constexpr int64_t kResidualWidth = 32;
+    m_conv3 = register_module(
+        "conv3", nn::Conv2d(nn::Conv2dOptions(channels, kResidualWidth, 3).padding(1)));
+    m_conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(kResidualWidth, channels, 1)));
+}
+
+torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x) {
+    return x + m_conv1->forward(torch::relu(m_conv3->forward(torch::relu(x))));
+}
+
+double codePerplexity(const torch::Tensor& indices, int64_t codes) {
     const torch::Tensor counts = torch::bincount(indices.flatten(), {}, codes).to(torch::kDouble);
     const torch::Tensor p = counts / counts.sum();
     return std::exp(-(p * torch::log(p + 1e-12)).sum().item<double>());
 }
-
-}  // namespace
 
 // ---- options ---------------------------------------------------------------------------------
 
@@ -388,7 +382,7 @@ Metrics VqVae::autoencoderStep(const torch::Tensor& x) {
                 m_options.recipe.clip);
     const int64_t restarted = net.codebook->update(z, indices);
     Metrics m = readScalars({{"loss", loss}, {"recon_mse", mse}, {"commit", commit}});
-    m["perplexity"] = perplexity(indices, m_options.codes);
+    m["perplexity"] = codePerplexity(indices, m_options.codes);
     m["dead_codes"] = double(restarted);
     m["phase"] = 1.0;
     return m;
@@ -443,7 +437,7 @@ Metrics VqVae::evaluate(const torch::Tensor& batch) {
             {"prior_nll", priorNll},
             {"bpd", (reconNll + priorNll) / (dims * std::log(2.0))},
             {"recon_mse", (mean - x).pow(2).mean().item<double>()},
-            {"perplexity", perplexity(indices, m_options.codes)},
+            {"perplexity", codePerplexity(indices, m_options.codes)},
             {"scale", std::exp(m_net->logScale().item<double>())}};
 }
 

@@ -65,6 +65,20 @@ struct VqVaeOptions {
     int64_t gridWidth() const { return shape.width / 4; }
 };
 
+// x + 1×1(ReLU(3×3(ReLU(x)))), the VQ-VAE paper's residual block (VQ-VAE and VQ-VAE-2).
+class ResidualBlockImpl : public torch::nn::Module {
+public:
+    explicit ResidualBlockImpl(int64_t channels);
+    torch::Tensor forward(const torch::Tensor& x);
+
+private:
+    torch::nn::Conv2d m_conv3{nullptr}, m_conv1{nullptr};
+};
+TORCH_MODULE(ResidualBlock);
+
+// exp(entropy) of the code usage in `indices`: how many of the K codes are effectively in use.
+double codePerplexity(const torch::Tensor& indices, int64_t codes);
+
 // A K×D codebook kept by exponential moving averages of the encoder outputs assigned to each code.
 class CodebookImpl : public torch::nn::Module {
 public:
