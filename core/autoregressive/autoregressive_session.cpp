@@ -18,6 +18,27 @@ namespace le {
 
 namespace {
 
+// The grids a model's positions fill: its pixels, or each level of its code grid.
+std::vector<CellGrid> cellGrids(const CodeGridModel* grid, const ImageShape& shape) {
+    if (!grid) return {CellGrid{0, int(shape.width), int(shape.height), "pixels"}};
+    std::vector<CellGrid> grids;
+    for (const CodeLevel& level : grid->codeLevels())
+        grids.push_back(CellGrid{level.start, int(level.width), int(level.height), level.name});
+    return grids;
+}
+
+// A pixel mask (1×1×H×W, nonzero kept) as the packed code grid's mask: a cell of each level is
+// kept when most of the pixels under it are.
+torch::Tensor codeCellMask(const torch::Tensor& pixels, const std::vector<CellGrid>& grids,
+                           int rows, int cols) {
+    std::vector<torch::Tensor> levels;
+    for (const CellGrid& g : grids)
+        levels.push_back(
+            torch::adaptive_avg_pool2d((pixels > 0).to(torch::kFloat), {g.height, g.width})
+                .flatten());
+    return (torch::cat(levels) >= 0.5).reshape({rows, cols});
+}
+
 constexpr qint64 kToRowEnd = -1;       // m_stepsLeft: resolve to the end of the current row
 constexpr qint64 kReportEveryMs = 40;  // fast runs report at most this often (25 frames/s)
 
@@ -40,6 +61,7 @@ struct AutoregressiveSession::Sampling {
     quint64 generation = 0;
     quint64 branch = 0;
     int gridWidth = 0, gridHeight = 0, cellSize = 1, channels = 1;
+    std::vector<CellGrid> grids;
     bool codes = false;  // VQ-VAE: the samplers' anchors are code grids, not images
     // The user's anchors in the samplers' convention (1×C×H×W image in [-1, 1], or an H×W code
     // grid) and their grid-sized bool mask; undefined when starting from blank.
@@ -308,6 +330,7 @@ void AutoregressiveSession::startSampling(const AutoregressiveSetup& setup, quin
         sampling->gridHeight = int(grid ? grid->gridHeight() : shape.height);
         sampling->gridWidth = int(grid ? grid->gridWidth() : shape.width);
         sampling->cellSize = int(shape.height / sampling->gridHeight);
+        sampling->grids = cellGrids(grid, shape);
         sampling->channels = int(grid ? 1 : shape.channels);
         const qint64 cells = qint64(sampling->gridWidth) * sampling->gridHeight;
         sampling->frameEvery = std::max<qint64>(1, cells / kVideoFrames) * sampling->channels;
@@ -322,11 +345,9 @@ void AutoregressiveSession::startSampling(const AutoregressiveSetup& setup, quin
                                      : maskTensor(setup.anchorMask, shape);
             if (grid) {
                 options.anchors = grid->encodeCodes(image)[0];
-                // A code cell is kept when most of its pixels are.
-                mask = torch::adaptive_avg_pool2d(
-                    (mask > 0).to(torch::kFloat),
-                    {int64_t(sampling->gridHeight), int64_t(sampling->gridWidth)});
-                options.anchorMask = (mask[0][0] >= 0.5).to(model->device());
+                options.anchorMask =
+                    codeCellMask(mask, sampling->grids, sampling->gridHeight, sampling->gridWidth)
+                        .to(model->device());
             } else {
                 options.anchors = image;
                 options.anchorMask = (mask[0][0] > 0).to(model->device());
@@ -376,6 +397,7 @@ void AutoregressiveSession::startBranch(const Job& job) {
     branch->gridWidth = source->gridWidth;
     branch->gridHeight = source->gridHeight;
     branch->cellSize = source->cellSize;
+    branch->grids = source->grids;
     branch->channels = source->channels;
     branch->codes = source->codes;
     branch->userAnchors = source->userAnchors;
@@ -514,6 +536,7 @@ AutoregressiveStep AutoregressiveSession::describe() {
     step.gridWidth = s.gridWidth;
     step.gridHeight = s.gridHeight;
     step.cellSize = s.cellSize;
+    step.grids = s.grids;
     step.channels = s.channels;
     step.done = first.done();
     step.msPerStep = s.msPerStep;

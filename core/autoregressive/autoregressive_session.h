@@ -14,6 +14,7 @@
 // stream starts fresh from the branch's seed at the fork. Every branch keeps its own samplers
 // (generator included), so switching back continues exactly where it was left.
 
+#include "core/autoregressive/entropy_grid.h"
 #include "core/storage/model_cache.h"
 #include "models/generative_model.h"
 
@@ -68,8 +69,11 @@ struct AutoregressiveStep {
     int gridWidth = 0, gridHeight = 0;  // positions per row and rows (pixels or code cells)
     int cellSize = 1;                   // image pixels per grid cell (4 for VQ-VAE codes)
     int channels = 1;                   // values per position
-    std::vector<float> distribution;    // the predicted distribution; empty when anchored
-    int value = -1;                     // the sampled or anchored value
+    // The grids the positions fill, in order (one; a VQ-VAE-2's top then bottom grid): position p
+    // of the gridWidth-wide packed grid lies in grids[gridOf(grids, p)].
+    std::vector<CellGrid> grids;
+    std::vector<float> distribution;  // the predicted distribution; empty when anchored
+    int value = -1;                   // the sampled or anchored value
     bool anchored = false;
     QVector<cv::Mat> images;  // the current state of every completion, 8-bit grey or RGB
     // Predictive entropy in bits of each step done so far (completion 0), NaN where anchored.

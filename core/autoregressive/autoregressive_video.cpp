@@ -58,8 +58,14 @@ std::vector<cv::Mat> autoregressiveVideoFrames(const std::vector<AutoregressiveF
             const cv::Mat image = upscaledRgb(frame.images[i], factor);
             image.copyTo(canvas(cv::Rect(i * (imageWidth + kGap), 0, image.cols, image.rows)));
         }
-        const EntropyGrid grid = makeEntropyGrid(entropyBits, frame.stepsDone, layout.gridWidth,
-                                                 layout.gridHeight, layout.channels);
+        // The grid being filled at that moment (a VQ-VAE-2's top grid, then its bottom grid).
+        const std::vector<CellGrid> grids =
+            layout.grids.empty()
+                ? std::vector<CellGrid>{CellGrid{0, layout.gridWidth, layout.gridHeight, {}}}
+                : layout.grids;
+        const qint64 cell = std::max<qint64>(0, frame.stepsDone - 1) / std::max(1, layout.channels);
+        const EntropyGrid grid = makeEntropyGrid(entropyBits, frame.stepsDone,
+                                                 grids[gridOf(grids, cell)], layout.channels);
         cv::Mat map;
         cv::resize(renderEntropyGrid(grid, whole.minBits, whole.maxBits), map,
                    cv::Size(imageWidth, side), 0, 0, cv::INTER_NEAREST);

@@ -19,6 +19,7 @@ struct AutoregressiveVideoLayout {
     int gridWidth = 0, gridHeight = 0;  // positions per row, rows
     int cellSize = 1;                   // image pixels per position
     int channels = 1;                   // values per position
+    std::vector<CellGrid> grids;        // as AutoregressiveStep's; empty: one gridWidth-wide grid
     qint64 totalSteps = 0;
 };
 

@@ -49,6 +49,46 @@ EntropyGrid makeEntropyGrid(const std::vector<float>& stepBits, qint64 steps, in
     return grid;
 }
 
+size_t gridOf(const std::vector<CellGrid>& grids, qint64 cell) {
+    for (size_t g = 0; g < grids.size(); ++g)
+        if (grids[g].contains(cell) || cell < grids[g].start) return g;
+    return grids.empty() ? 0 : grids.size() - 1;
+}
+
+std::vector<CellGrid> gridsOrWhole(const std::vector<CellGrid>& grids, int gridWidth,
+                                   int gridHeight) {
+    if (!grids.empty()) return grids;
+    return {CellGrid{0, gridWidth, gridHeight, {}}};
+}
+
+QRect cellPixels(const CellGrid& g, qint64 cell, int width, int height) {
+    if (!g.contains(cell) || g.width <= 0 || g.height <= 0) return {};
+    const qint64 local = cell - g.start;
+    const int col = int(local % g.width), row = int(local / g.width);
+    const int x0 = col * width / g.width, x1 = (col + 1) * width / g.width;
+    const int y0 = row * height / g.height, y1 = (row + 1) * height / g.height;
+    return QRect(x0, y0, std::max(1, x1 - x0), std::max(1, y1 - y0));
+}
+
+QString cellName(const std::vector<CellGrid>& grids, qint64 cell) {
+    if (grids.empty()) return {};
+    const CellGrid& g = grids[gridOf(grids, cell)];
+    const qint64 local = std::max<qint64>(0, cell - g.start);
+    const QString place = QStringLiteral("row %1, col %2")
+                              .arg(local / std::max(1, g.width))
+                              .arg(local % std::max(1, g.width));
+    if (grids.size() < 2) return place;
+    return QStringLiteral("%1 grid, %2").arg(QString::fromStdString(g.name), place);
+}
+
+EntropyGrid makeEntropyGrid(const std::vector<float>& stepBits, qint64 steps, const CellGrid& grid,
+                            int channels) {
+    channels = std::max(1, channels);
+    const qint64 first = std::clamp<qint64>(grid.start * channels, 0, qint64(stepBits.size()));
+    const std::vector<float> own(stepBits.begin() + first, stepBits.end());
+    return makeEntropyGrid(own, steps - first, grid.width, grid.height, channels);
+}
+
 cv::Vec3b entropyColour(double t) {
     // Viridis (matplotlib), sampled at nine points and interpolated linearly.
     static const std::array<std::array<double, 3>, 9> kStops = {{{68, 1, 84},

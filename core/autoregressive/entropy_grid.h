@@ -4,11 +4,14 @@
 // filled so far, as a grid of cells (pixels, or VQ-VAE codes) and as an 8-bit heat map. The same
 // rendering serves the screen and the exported video, so the two never disagree.
 
+#include <QRect>
+#include <QString>
 #include <QtGlobal>
 
 #include <opencv2/core.hpp>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace le {
@@ -34,6 +37,33 @@ struct EntropyGrid {
 // with several channels (R, G, B) shows the mean over its predicted channels; it counts as filled
 // from its first channel on.
 EntropyGrid makeEntropyGrid(const std::vector<float>& stepBits, qint64 steps, int width, int height,
+                            int channels);
+
+// One grid of cells filled in one stretch of a run: cells [start, start + width·height) in
+// generation order. A pixel model or a one-level code grid has one; a VQ-VAE-2 two (its top grid,
+// then its bottom grid), each drawn and pointed at on its own scale.
+struct CellGrid {
+    qint64 start = 0;
+    int width = 0, height = 0;
+    std::string name;  // "pixels", "codes", "top", "bottom"
+    qint64 cells() const { return qint64(width) * height; }
+    bool contains(qint64 cell) const { return cell >= start && cell < start + cells(); }
+};
+
+// The grid holding `cell` (the last one for a cell past the end, the first for one before it).
+size_t gridOf(const std::vector<CellGrid>& grids, qint64 cell);
+
+// The grids of a step, or one gridWidth × gridHeight grid when it names none.
+std::vector<CellGrid> gridsOrWhole(const std::vector<CellGrid>& grids, int gridWidth,
+                                   int gridHeight);
+// The image pixels under `cell` of grid g, for an image of width × height (a 28-pixel image under
+// an 8-cell grid: cells of 3 or 4 pixels). Empty for a cell outside g.
+QRect cellPixels(const CellGrid& g, qint64 cell, int width, int height);
+// "row 3, col 5", or with several grids "bottom grid, row 3, col 5", for a cell of the run.
+QString cellName(const std::vector<CellGrid>& grids, qint64 cell);
+
+// The entropy of one grid of a run: makeEntropyGrid over its own stretch of steps.
+EntropyGrid makeEntropyGrid(const std::vector<float>& stepBits, qint64 steps, const CellGrid& grid,
                             int channels);
 
 // The heat map's colours (RGB): viridis from dark purple (t = 0, least unsure) to yellow (t = 1).

@@ -517,8 +517,6 @@ void AutoregressiveView::display(const AutoregressiveStep& step) {
         m_views[i]->setImage(matToQImage(step.images[i]));
         m_views[i]->setOverlayText({});
     }
-    m_entropy->setGrid(makeEntropyGrid(step.entropyBits, step.stepsDone, step.gridWidth,
-                                       step.gridHeight, step.channels));
     m_progress->setRange(0, int(step.totalSteps));
     m_progress->setValue(int(step.stepsDone));
     showDistribution(step);
@@ -527,21 +525,33 @@ void AutoregressiveView::display(const AutoregressiveStep& step) {
     showHighlight();
 }
 
+std::vector<CellGrid> AutoregressiveView::lastGrids() const {
+    return gridsOrWhole(m_last.grids, m_last.gridWidth, m_last.gridHeight);
+}
+
+// The entropy map shows the grid of the cell in focus (a VQ-VAE-2's top grid while it fills or
+// is rewound into, then its bottom grid), and the cell is outlined there and on the images.
 void AutoregressiveView::showHighlight() {
     const AutoregressiveStep& step = m_last;
-    QRect cells;
+    const std::vector<CellGrid> grids = lastGrids();
+    qint64 focus = -1;  // a cell of the packed grid
     if (m_rewind->isEnabled() && m_rewind->value() < m_rewind->maximum()) {
-        // Previewing a rewind: the first position to resample.
-        const int cell = m_rewind->value();
-        if (step.gridWidth > 0) cells = QRect(cell % step.gridWidth, cell / step.gridWidth, 1, 1);
+        focus = m_rewind->value();  // previewing a rewind: the first position to resample
     } else if (step.position >= 0 && !step.done) {
-        cells = QRect(step.col, step.row, 1, 1);
+        focus = qint64(step.row) * step.gridWidth + step.col;
+    }
+    const qint64 lastFilled = std::max<qint64>(0, step.stepsDone - 1) / std::max(1, step.channels);
+    m_shownGrid = gridOf(grids, focus >= 0 ? focus : lastFilled);
+    const CellGrid& shown = grids[m_shownGrid];
+    m_entropy->setGrid(makeEntropyGrid(step.entropyBits, step.stepsDone, shown, step.channels));
+    QRect cells, pixels;
+    if (shown.contains(focus)) {
+        const qint64 local = focus - shown.start;
+        cells = QRect(int(local % shown.width), int(local / shown.width), 1, 1);
+        if (!step.images.isEmpty())
+            pixels = cellPixels(shown, focus, step.images.front().cols, step.images.front().rows);
     }
     m_entropy->setHighlight(cells);
-    const QRect pixels = cells.isEmpty()
-                             ? QRect()
-                             : QRect(cells.x() * step.cellSize, cells.y() * step.cellSize,
-                                     step.cellSize, step.cellSize);
     for (ImageView* view : m_views) view->setHighlight(pixels);
 }
 
@@ -574,11 +584,11 @@ void AutoregressiveView::showDistribution(const AutoregressiveStep& step) {
                    .arg(step.valueName == QLatin1String("value") ? QString()
                                                                  : " " + step.valueName + "s");
     } else {
-        text = tr("Position %1 of %2: row %3, column %4, %5 = %6%7 \u00b7 %8 ms per step")
+        text = tr("Position %1 of %2: %3, %4 = %5%6 \u00b7 %7 ms per step")
                    .arg(step.position + 1)
                    .arg(step.totalSteps)
-                   .arg(step.row)
-                   .arg(step.col)
+                   .arg(cellName(gridsOrWhole(step.grids, step.gridWidth, step.gridHeight),
+                                 qint64(step.row) * step.gridWidth + step.col))
                    .arg(channelName(step))
                    .arg(step.value)
                    .arg(step.anchored ? tr(" (anchored)") : QString())
@@ -843,11 +853,8 @@ void AutoregressiveView::updateRewind() {
     if (m_last.gridWidth <= 0) {
         m_rewindLabel->clear();
     } else {
-        m_rewindLabel->setText(tr("%1 of %2 \u00b7 row %3, col %4")
-                                   .arg(keep)
-                                   .arg(total)
-                                   .arg(keep / m_last.gridWidth)
-                                   .arg(keep % m_last.gridWidth));
+        m_rewindLabel->setText(
+            tr("%1 of %2 \u00b7 %3").arg(keep).arg(total).arg(cellName(lastGrids(), keep)));
     }
 }
 
@@ -861,14 +868,17 @@ void AutoregressiveView::showCellInfo(int row, int col) {
 
 void AutoregressiveView::cellClicked(int row, int col) {
     if (m_last.gridWidth <= 0 || !m_rewind->isEnabled()) return;
-    const qint64 cell = qint64(row) * m_last.gridWidth + col;
+    // row, col: in the grid the entropy map shows.
+    const std::vector<CellGrid> grids = lastGrids();
+    const CellGrid& shown = grids[std::min(m_shownGrid, grids.size() - 1)];
+    const qint64 cell = shown.start + qint64(row) * shown.width + col;
     if (cell <= m_rewind->maximum()) m_rewind->setValue(int(cell));
     rewindTo(cell);
 }
 
 bool AutoregressiveView::eventFilter(QObject* watched, QEvent* event) {
     auto* view = qobject_cast<ImageView*>(watched);
-    if (!view || !m_views.contains(view) || m_last.gridWidth <= 0 || m_last.cellSize <= 0)
+    if (!view || !m_views.contains(view) || m_last.gridWidth <= 0)
         return QWidget::eventFilter(watched, event);
     const bool press = event->type() == QEvent::MouseButtonPress;
     if (press || event->type() == QEvent::MouseMove) {
@@ -881,8 +891,11 @@ bool AutoregressiveView::eventFilter(QObject* watched, QEvent* event) {
                 int((mouse->position().x() - target.left()) * image.width() / target.width());
             const int y =
                 int((mouse->position().y() - target.top()) * image.height() / target.height());
-            col = std::clamp(x / m_last.cellSize, 0, m_last.gridWidth - 1);
-            row = std::clamp(y / m_last.cellSize, 0, m_last.gridHeight - 1);
+            // The cell of the grid the entropy map shows.
+            const std::vector<CellGrid> grids = lastGrids();
+            const CellGrid& shown = grids[std::min(m_shownGrid, grids.size() - 1)];
+            col = std::clamp(x * shown.width / image.width(), 0, shown.width - 1);
+            row = std::clamp(y * shown.height / image.height(), 0, shown.height - 1);
         }
         showCellInfo(row, col);
         if (press && mouse->button() == Qt::LeftButton && row >= 0) cellClicked(row, col);
@@ -1160,6 +1173,7 @@ void AutoregressiveView::exportVideo(const QString& path) {
     layout.gridWidth = branch->last.gridWidth;
     layout.gridHeight = branch->last.gridHeight;
     layout.cellSize = branch->last.cellSize;
+    layout.grids = branch->last.grids;
     layout.channels = branch->last.channels;
     layout.totalSteps = branch->last.totalSteps;
     const std::vector<AutoregressiveFrame> frames = branch->frames;  // shared 8-bit images

@@ -160,6 +160,7 @@ private:
     void showDistribution(const AutoregressiveStep& step);
     void display(const AutoregressiveStep& step);
     void showHighlight();
+    std::vector<CellGrid> lastGrids() const;
     void updateButtons();
     void updateRewind();
     void showCellInfo(int row, int col);
@@ -189,6 +190,7 @@ private:
     AutoregressiveSession m_session;
     quint64 m_generation = 0;
     AutoregressiveStep m_last;
+    size_t m_shownGrid = 0;  // which of m_last's grids the entropy map shows
     bool m_playing = false;
     QString m_error;
     int m_datasetRequest = 0;
