@@ -154,6 +154,22 @@ private slots:
                          "VAE-GAN reconstructions sharper than the VAE's");
         }
 
+        // VQ-VAE-2 against the single-level VQ-VAE at a code budget no larger (issue 14): 16 top
+        // and 64 bottom codes of 12 values, 287 bits, against 49 codes of 64 values, 294 bits.
+        if (dir.exists(QStringLiteral("vqvae2_fashion-mnist.lec"))) {
+            LoadedCheckpoint two = load("vqvae2");
+            const torch::Tensor recon = two.model->decode(two.model->encode(real)).clamp(-1, 1);
+            const double mse = reconstructionMse(real, recon);
+            const torch::Tensor samples = two.model->sample(count, 1.0, 1).clamp(-1, 1);
+            const torch::Tensor vqSamples = vq.model->sample(count, 1.0, 1).clamp(-1, 1);
+            const double fd = classifierFrechetDistance(*judge.classifier, samples, real);
+            const double vqFd = classifierFrechetDistance(*judge.classifier, vqSamples, real);
+            qInfo("vqvae2: reconstruction mse %.4f (vqvae %.4f), classifier_fd %.1f (vqvae %.1f)",
+                  mse, vqMse, fd, vqFd);
+            QVERIFY2(mse < vqMse, "VQ-VAE-2 reconstructions at a lower MSE than the VQ-VAE's");
+            QVERIFY2(fd < vqFd, "VQ-VAE-2 samples at a lower classifier_fd than the VQ-VAE's");
+        }
+
         const double glowBpd = load("glow").header.metrics.value("bpd").toDouble();
         const double pixelBpd = load("pixelcnn").header.metrics.value("bpd").toDouble();
         qInfo("held-out bits/dim: glow %.3f, pixelcnn %.3f", glowBpd, pixelBpd);
