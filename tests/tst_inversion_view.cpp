@@ -78,6 +78,7 @@ private slots:
     void unreadableDropShowsTheFileAndTheReason();
     void shippedGanShowsItsBestImageLiveAndCancels();
     void shippedVqVaeCodeGridIsEditable();
+    void shippedVqVae2EditsEitherLevel();
     void codeUsageHistogramCountsDeadCodes();
 
 private:
@@ -257,6 +258,49 @@ void TestInversionView::invertFace(InversionView& view, const QString& checkpoin
     QSignalSpy finished(&view, &InversionView::inversionFinished);
     view.invert();
     QVERIFY(finished.wait(60000));
+}
+
+// A VQ-VAE-2's two levels come packed in one grid (top cells first): a cell of either level is
+// named by its level, takes another code from the palette, and changes the decode.
+void TestInversionView::shippedVqVae2EditsEitherLevel() {
+    const QString ckpt = shipped("vqvae2_fashion-mnist.lec");
+    if (!QFileInfo::exists(ckpt)) QSKIP("the shipped VQ-VAE-2 is not in LE_SOURCE_DIR");
+    InversionView view;
+    invertFace(view, ckpt, 3);
+    if (QTest::currentTestFailed()) return;
+    const le::InversionOutcome outcome = view.outcomes()[0];
+    QVERIFY2(outcome.error.isEmpty(), qPrintable(outcome.error));
+    QCOMPARE(int(outcome.codeLevels.size()), 2);
+    QCOMPARE(outcome.codeRows * outcome.codeCols,
+             int(outcome.codeLevels[0].cells() + outcome.codeLevels[1].cells()));
+
+    le::CodeGridEditor* editor = view.codeEditor();
+    QTRY_VERIFY_WITH_TIMEOUT(editor->paletteReady(), 30000);
+    QTRY_COMPARE_WITH_TIMEOUT(editor->shownDecode(), editor->requestedDecode(), 30000);
+    const QImage original = editor->editedView()->image();
+    le::CodeGridWidget* grid = editor->gridWidget();
+    QListWidget* palette = editor->paletteList();
+    const int k = editor->codebookSize(), cols = outcome.codeCols;
+    // Row 0 holds top cells; the last packed row is the bottom grid's last row.
+    for (const auto& [row, level] :
+         {std::pair<int, QString>{0, "top grid"},
+          std::pair<int, QString>{outcome.codeRows - 4, "bottom grid"}}) {
+        const int col = 3, index = row * cols + col;
+        QTest::mouseClick(grid, Qt::LeftButton, {}, grid->cellRect(row, col).center());
+        QCOMPARE(editor->selectedCell(), index);
+        QVERIFY2(editor->statusText().contains(level), qPrintable(editor->statusText()));
+        const int other = (outcome.codes[index] + k / 2) % k;
+        palette->scrollToItem(palette->item(other));
+        QTest::mouseClick(palette->viewport(), Qt::LeftButton, {},
+                          palette->visualItemRect(palette->item(other)).center());
+        QCOMPARE(editor->codes()[index], other);
+        QTRY_COMPARE_WITH_TIMEOUT(editor->shownDecode(), editor->requestedDecode(), 30000);
+        QVERIFY2(editor->editedView()->image() != original, qPrintable(level));
+        QTest::keyClick(grid, Qt::Key_Z, Qt::ControlModifier);
+        QCOMPARE(editor->codes(), outcome.codes);
+        QTRY_COMPARE_WITH_TIMEOUT(editor->shownDecode(), editor->requestedDecode(), 30000);
+        QCOMPARE(editor->editedView()->image(), original);
+    }
 }
 
 void TestInversionView::shippedVqVaeCodeGridIsEditable() {

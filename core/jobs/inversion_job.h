@@ -4,6 +4,7 @@
 // (core/latent/inversion.h). Reports the optimiser's steps and live images of the slow route and
 // one outcome per model as 8-bit images and plain numbers.
 
+#include "core/autoregressive/entropy_grid.h"
 #include "core/jobs/model_job.h"
 
 #include <QMetaType>
@@ -34,8 +35,9 @@ struct InversionOutcome {
     cv::Mat codeGrid;        // code-grid route: the codes as a coloured grid at image size
     QVector<int> codes;      // code-grid route: row-major codeRows×codeCols; else empty
     int codeRows = 0, codeCols = 0;
-    double mse = 0;        // per pixel on the [-1, 1] scale
-    double sharpness = 0;  // variance of the Laplacian of the reconstruction
+    std::vector<CellGrid> codeLevels;  // code-grid route: the levels packed in the grid
+    double mse = 0;                    // per pixel on the [-1, 1] scale
+    double sharpness = 0;              // variance of the Laplacian of the reconstruction
     double inputSharpness = 0;
     double ms = 0;  // wall time of this model's inversion
     qint64 steps = 0;

@@ -357,7 +357,7 @@ void InversionView::editCodesOfRow(int row) {
     const InversionOutcome& o = m_outcomes[row];
     if (o.codes.isEmpty() || !o.error.isEmpty()) return;
     m_editor->setGrid(o.checkpointPath, familyTitle(o.family), o.codeRows, o.codeCols, o.codes,
-                      o.reconstruction);
+                      o.reconstruction, o.codeLevels);
     m_editorBox->setTitle(tr("Code editor: %1 (%2)")
                               .arg(familyTitle(o.family), QFileInfo(o.checkpointPath).fileName()));
     m_editorBox->show();

@@ -1,9 +1,9 @@
 #include "ui/widgets/code_grid_editor.h"
 #include "core/imaging/compose.h"
 
+#include "ui/qt_image.h"
 #include "ui/widgets/code_grid_widget.h"
 #include "ui/widgets/image_view.h"
-#include "ui/qt_image.h"
 
 #include <QAction>
 #include <QButtonGroup>
@@ -225,13 +225,15 @@ QWidget* CodeGridEditor::buildTools() {
 }
 
 void CodeGridEditor::setGrid(const QString& checkpoint, const QString& title, int rows, int cols,
-                             const QVector<int>& codes, const cv::Mat& originalDecode) {
+                             const QVector<int>& codes, const cv::Mat& originalDecode,
+                             const std::vector<CellGrid>& levels) {
     const bool sameModel = checkpoint == m_checkpoint && m_paletteReady;
     m_checkpoint = checkpoint;
     m_title->setText(tr("<b>%1</b> code grid").arg(title));
     m_title->setToolTip(QFileInfo(checkpoint).fileName());
     m_encoded = codes;
     m_codes = codes;
+    m_levels = levels;
     m_undo.clear();
     m_grid->setGrid(rows, cols, codes);
     const QImage original = matToQImage(originalDecode);
@@ -251,6 +253,10 @@ void CodeGridEditor::setGrid(const QString& checkpoint, const QString& title, in
     m_job.requestDecode(++m_decodeId, m_encoded, m_codes);
     updateButtons();
     updateStatus();
+}
+
+QString CodeGridEditor::statusText() const {
+    return m_status->text();
 }
 
 int CodeGridEditor::selectedCell() const {
@@ -529,10 +535,12 @@ void CodeGridEditor::updateStatus() {
     if (paintMode())
         text = tr("Painting with code %1.").arg(m_currentCode);
     else if (cell >= 0)
-        text = tr("Cell (%1, %2): code %3.")
-                   .arg(cell / m_grid->cols())
-                   .arg(cell % m_grid->cols())
-                   .arg(m_codes[cell]);
+        text = m_levels.size() > 1
+                   ? tr("Cell of the %1: code %2.").arg(cellName(m_levels, cell)).arg(m_codes[cell])
+                   : tr("Cell (%1, %2): code %3.")
+                         .arg(cell / m_grid->cols())
+                         .arg(cell % m_grid->cols())
+                         .arg(m_codes[cell]);
     else
         text = tr("Click a cell, then pick its new code.");
     text += tr(" %n cell(s) edited", nullptr, edited);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/autoregressive/entropy_grid.h"
 #include "core/jobs/code_grid_job.h"
 
 #include <QVector>
@@ -34,11 +35,15 @@ public:
 
     // Starts editing the grid a VQ-VAE encoded (row-major rows×cols); the model is loaded, its
     // palette rendered and its usage counted in the job thread. `title` names it in the frame.
+    // `levels` names the levels packed in the grid (a VQ-VAE-2's top and bottom), so that a
+    // selected cell is named by its level; either level's cells edit alike.
     void setGrid(const QString& checkpoint, const QString& title, int rows, int cols,
-                 const QVector<int>& codes, const cv::Mat& originalDecode);
+                 const QVector<int>& codes, const cv::Mat& originalDecode,
+                 const std::vector<CellGrid>& levels = {});
     QString checkpoint() const { return m_checkpoint; }
     const QVector<int>& codes() const { return m_codes; }
     const QVector<int>& encodedCodes() const { return m_encoded; }
+    QString statusText() const;
     int codebookSize() const { return m_codebookSize; }
 
     // The chosen code (the palette's current entry; what painting and picking apply).
@@ -111,6 +116,7 @@ private:
     quint64 m_decodeId = 0, m_shownDecode = 0;
     int m_codebookSize = 0;
     QVector<int> m_encoded, m_codes, m_strokeStart;
+    std::vector<CellGrid> m_levels;
     QVector<QVector<int>> m_undo;
     int m_currentCode = 0;
     bool m_paletteReady = false;
