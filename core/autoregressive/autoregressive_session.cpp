@@ -18,15 +18,6 @@ namespace le {
 
 namespace {
 
-// The grids a model's positions fill: its pixels, or each level of its code grid.
-std::vector<CellGrid> cellGrids(const CodeGridModel* grid, const ImageShape& shape) {
-    if (!grid) return {CellGrid{0, int(shape.width), int(shape.height), "pixels"}};
-    std::vector<CellGrid> grids;
-    for (const CodeLevel& level : grid->codeLevels())
-        grids.push_back(CellGrid{level.start, int(level.width), int(level.height), level.name});
-    return grids;
-}
-
 // A pixel mask (1×1×H×W, nonzero kept) as the packed code grid's mask: a cell of each level is
 // kept when most of the pixels under it are.
 torch::Tensor codeCellMask(const torch::Tensor& pixels, const std::vector<CellGrid>& grids,

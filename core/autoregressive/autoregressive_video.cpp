@@ -60,10 +60,8 @@ std::vector<cv::Mat> autoregressiveVideoFrames(const std::vector<AutoregressiveF
         }
         // The grid being filled at that moment (a VQ-VAE-2's top grid, then its bottom grid).
         const std::vector<CellGrid> grids =
-            layout.grids.empty()
-                ? std::vector<CellGrid>{CellGrid{0, layout.gridWidth, layout.gridHeight, {}}}
-                : layout.grids;
-        const qint64 cell = std::max<qint64>(0, frame.stepsDone - 1) / std::max(1, layout.channels);
+            gridsOrWhole(layout.grids, layout.gridWidth, layout.gridHeight);
+        const qint64 cell = lastFilledCell(frame.stepsDone, layout.channels);
         const EntropyGrid grid = makeEntropyGrid(entropyBits, frame.stepsDone,
                                                  grids[gridOf(grids, cell)], layout.channels);
         cv::Mat map;

@@ -49,6 +49,14 @@ EntropyGrid makeEntropyGrid(const std::vector<float>& stepBits, qint64 steps, in
     return grid;
 }
 
+std::vector<CellGrid> cellGrids(const CodeGridModel* grid, const ImageShape& shape) {
+    if (!grid) return {CellGrid{0, int(shape.width), int(shape.height), "pixels"}};
+    std::vector<CellGrid> grids;
+    for (const CodeLevel& level : grid->codeLevels())
+        grids.push_back(CellGrid{level.start, int(level.width), int(level.height), level.name});
+    return grids;
+}
+
 size_t gridOf(const std::vector<CellGrid>& grids, qint64 cell) {
     for (size_t g = 0; g < grids.size(); ++g)
         if (grids[g].contains(cell) || cell < grids[g].start) return g;

@@ -4,12 +4,15 @@
 // filled so far, as a grid of cells (pixels, or VQ-VAE codes) and as an 8-bit heat map. The same
 // rendering serves the screen and the exported video, so the two never disagree.
 
+#include "models/generative_model.h"
+
 #include <QRect>
 #include <QString>
 #include <QtGlobal>
 
 #include <opencv2/core.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -49,6 +52,14 @@ struct CellGrid {
     qint64 cells() const { return qint64(width) * height; }
     bool contains(qint64 cell) const { return cell >= start && cell < start + cells(); }
 };
+
+// The grids a model's positions fill: its pixels, or each level of its code grid.
+std::vector<CellGrid> cellGrids(const CodeGridModel* grid, const ImageShape& shape);
+
+// The cell the last of `steps` steps filled (0 before the first), `channels` steps per cell.
+inline qint64 lastFilledCell(qint64 steps, int channels) {
+    return std::max<qint64>(0, steps - 1) / std::max(1, channels);
+}
 
 // The grid holding `cell` (the last one for a cell past the end, the first for one before it).
 size_t gridOf(const std::vector<CellGrid>& grids, qint64 cell);

@@ -99,10 +99,7 @@ InversionOutcome InversionJob::invertOne(int modelIndex, quint64 generation) {
             out.codeCols = int(result.codes.size(1));
             out.codes.resize(int(result.codes.numel()));
             std::copy_n(result.codes.data_ptr<int64_t>(), result.codes.numel(), out.codes.begin());
-            if (CodeGridModel* grid = model.codeGrid())
-                for (const CodeLevel& level : grid->codeLevels())
-                    out.codeLevels.push_back(
-                        CellGrid{level.start, int(level.width), int(level.height), level.name});
+            out.codeLevels = cellGrids(model.codeGrid(), model.imageShape());
             out.codeGrid = colourCodeGrid(out.codes, out.codeRows, out.codeCols,
                                           int(model.imageShape().height / out.codeRows));
         }

@@ -529,6 +529,11 @@ std::vector<CellGrid> AutoregressiveView::lastGrids() const {
     return gridsOrWhole(m_last.grids, m_last.gridWidth, m_last.gridHeight);
 }
 
+CellGrid AutoregressiveView::shownGrid() const {
+    const std::vector<CellGrid> grids = lastGrids();
+    return grids[std::min(m_shownGrid, grids.size() - 1)];
+}
+
 // The entropy map shows the grid of the cell in focus (a VQ-VAE-2's top grid while it fills or
 // is rewound into, then its bottom grid), and the cell is outlined there and on the images.
 void AutoregressiveView::showHighlight() {
@@ -540,8 +545,7 @@ void AutoregressiveView::showHighlight() {
     } else if (step.position >= 0 && !step.done) {
         focus = qint64(step.row) * step.gridWidth + step.col;
     }
-    const qint64 lastFilled = std::max<qint64>(0, step.stepsDone - 1) / std::max(1, step.channels);
-    m_shownGrid = gridOf(grids, focus >= 0 ? focus : lastFilled);
+    m_shownGrid = gridOf(grids, focus >= 0 ? focus : lastFilledCell(step.stepsDone, step.channels));
     const CellGrid& shown = grids[m_shownGrid];
     m_entropy->setGrid(makeEntropyGrid(step.entropyBits, step.stepsDone, shown, step.channels));
     QRect cells, pixels;
@@ -869,8 +873,7 @@ void AutoregressiveView::showCellInfo(int row, int col) {
 void AutoregressiveView::cellClicked(int row, int col) {
     if (m_last.gridWidth <= 0 || !m_rewind->isEnabled()) return;
     // row, col: in the grid the entropy map shows.
-    const std::vector<CellGrid> grids = lastGrids();
-    const CellGrid& shown = grids[std::min(m_shownGrid, grids.size() - 1)];
+    const CellGrid shown = shownGrid();
     const qint64 cell = shown.start + qint64(row) * shown.width + col;
     if (cell <= m_rewind->maximum()) m_rewind->setValue(int(cell));
     rewindTo(cell);
@@ -892,8 +895,7 @@ bool AutoregressiveView::eventFilter(QObject* watched, QEvent* event) {
             const int y =
                 int((mouse->position().y() - target.top()) * image.height() / target.height());
             // The cell of the grid the entropy map shows.
-            const std::vector<CellGrid> grids = lastGrids();
-            const CellGrid& shown = grids[std::min(m_shownGrid, grids.size() - 1)];
+            const CellGrid shown = shownGrid();
             col = std::clamp(x * shown.width / image.width(), 0, shown.width - 1);
             row = std::clamp(y * shown.height / image.height(), 0, shown.height - 1);
         }

@@ -161,6 +161,7 @@ private:
     void display(const AutoregressiveStep& step);
     void showHighlight();
     std::vector<CellGrid> lastGrids() const;
+    CellGrid shownGrid() const;  // the grid the entropy map shows
     void updateButtons();
     void updateRewind();
     void showCellInfo(int row, int col);
