@@ -16,16 +16,20 @@
 #include "core/metrics/metrics.h"
 #include "core/storage/checkpoint.h"
 #include "core/threads.h"
+#include "core/training/distributed.h"
 #include "core/training/trainer.h"
+#include "core/training/worker_launcher.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QDateTime>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QThread>
 
 #include <unistd.h>
 #include <cmath>
@@ -56,7 +60,9 @@ const char* const kUsage =
     "  train --model vae --dataset D --steps N|--epochs E --out CKPT\n"
     "        [--arch conv|mlp] [--latent N] [--beta B] [--batch B] [--lr LR] [--seed S]\n"
     "        [--set KEY=VALUE]... [--init CKPT] [--train-images N] [--run-dir DIR]\n"
-    "        [--device auto|cpu|cuda]\n"
+    "        [--device auto|cpu|cuda] [--checkpoint-every N] [--nproc N] [--peer-timeout S]\n"
+    "        (--nproc N: N data-parallel workers, --batch images each; or torchrun's RANK,\n"
+    "        WORLD_SIZE, MASTER_ADDR, MASTER_PORT in the environment of one worker per machine)\n"
     "  train-classifier --dataset D --steps N --out FILE [--seed S] [--batch B] [--lr LR]\n"
     "  train-encoder --checkpoint CKPT --steps N [--out CKPT2] [--batch B] [--seed S]   (dcgan)\n"
     "  eval --checkpoint CKPT [--split test|train] [--images N] [--samples N] [--seed S]\n"
@@ -203,21 +209,64 @@ int cmdDatasets(const QStringList& arguments) {
     return kExitOk;
 }
 
+// Where a data-parallel run that failed leaves its checkpoint, for the error message.
+QString checkpointLeft(const QString& path, const QDateTime& runStarted) {
+    const QFileInfo info(path);
+    if (!info.exists() || info.lastModified() < runStarted)
+        return QStringLiteral("this run wrote no checkpoint");
+    try {
+        const CheckpointHeader header = readCheckpointHeader(path);
+        return QStringLiteral("the last checkpoint, %1 (step %2), is kept")
+            .arg(path)
+            .arg(header.steps);
+    } catch (const std::exception& e) {
+        return QStringLiteral("the checkpoint %1 cannot be read: %2")
+            .arg(path, QString::fromLocal8Bit(e.what()));
+    }
+}
+
+// train --nproc N: runs N workers of this same command on this machine (each finds its place in
+// the environment the launcher gives it) and reports the first that fails.
+int launchTrainingWorkers(const QStringList& arguments, int workers, const QString& checkpoint) {
+    const QDateTime started = QDateTime::currentDateTime();
+    WorkerLaunch launch;
+    launch.program = QCoreApplication::applicationFilePath();
+    launch.arguments = arguments;  // "train" and its options, --nproc included
+    launch.workers = workers;
+    launch.threadsPerWorker = std::max(1, QThread::idealThreadCount() / workers);
+    const LaunchOutcome outcome = runWorkers(launch);
+    if (outcome.exitCode != 0)
+        std::cerr << "latent-explorer-cli: error: " << outcome.failure.toStdString()
+                  << "; the other workers were stopped; "
+                  << checkpointLeft(checkpoint, started).toStdString() << "\n";
+    return outcome.exitCode;
+}
+
 int cmdTrain(const QStringList& arguments) {
     Args args(
         arguments,
-        {opt("model", "Family.", "family"), opt("arch", "Architecture.", "arch"),
-         opt("latent", "Latent size.", "n"), opt("beta", "KL weight.", "b"),
-         opt("hidden", "Hidden width.", "n"), opt("dataset", "Dataset.", "name"),
-         opt("steps", "Steps.", "n"), opt("epochs", "Epochs.", "n"),
-         opt("batch", "Batch size.", "n"), opt("lr", "Learning rate.", "lr"),
-         opt("seed", "Seed.", "s"), opt("out", "Checkpoint.", "file"),
-         opt("run-dir", "Run folder.", "dir"), opt("snapshot-every", "Sample grid period.", "n"),
+        {opt("model", "Family.", "family"),
+         opt("arch", "Architecture.", "arch"),
+         opt("latent", "Latent size.", "n"),
+         opt("beta", "KL weight.", "b"),
+         opt("hidden", "Hidden width.", "n"),
+         opt("dataset", "Dataset.", "name"),
+         opt("steps", "Steps.", "n"),
+         opt("epochs", "Epochs.", "n"),
+         opt("batch", "Batch size.", "n"),
+         opt("lr", "Learning rate.", "lr"),
+         opt("seed", "Seed.", "s"),
+         opt("out", "Checkpoint.", "file"),
+         opt("run-dir", "Run folder.", "dir"),
+         opt("snapshot-every", "Sample grid period.", "n"),
          opt("eval-every", "Held-out evaluation period.", "n"),
          opt("set", "A family config key, KEY=VALUE (repeatable).", "key=value"),
          opt("init", "Start from this checkpoint's weights (fine-tune, or continue its schedule).",
              "file"),
-         opt("train-images", "Training images (procedural faces: render this many).", "n")});
+         opt("train-images", "Training images (procedural faces: render this many).", "n"),
+         opt("checkpoint-every", "Checkpoint period in steps; 0: steps/10, at least 100.", "n"),
+         opt("nproc", "Data-parallel workers to start on this machine.", "n"),
+         opt("peer-timeout", "Data-parallel: seconds to wait for another worker.", "s")});
     const QString family = args.required("model");
     const QString datasetName = args.required("dataset");
     const QString out = args.required("out");
@@ -225,7 +274,25 @@ int cmdTrain(const QStringList& arguments) {
         throw UsageError("give exactly one of --steps and --epochs");
     const qint64 batch = args.integer("batch", 64, 1, 4096);
     const quint64 seed = quint64(args.integer("seed", 1, 0, std::numeric_limits<qint64>::max()));
-    const torch::Device device = args.device();
+    const qint64 checkpointEvery = args.integer("checkpoint-every", 0, 0, 100000000);
+    const std::chrono::seconds peerTimeout(
+        args.integer("peer-timeout", kDefaultPeerTimeout.count(), 1, 86400));
+
+    // Data-parallel: --nproc N launches N workers of this command; a worker (or one of a run
+    // over machines) finds its place in torchrun's variables and joins the others.
+    const int nproc = int(args.integer("nproc", 1, 1, 256));
+    const std::optional<WorkerPlace> place = workerPlaceFromEnvironment();
+    if (nproc > 1 && !place) return launchTrainingWorkers(arguments, nproc, out);
+    if (place && args.has("nproc") && nproc != place->worldSize)
+        throw UsageError(QStringLiteral("--nproc %1 disagrees with WORLD_SIZE=%2")
+                             .arg(nproc)
+                             .arg(place->worldSize)
+                             .toStdString());
+    const torch::Device device = place ? workerDevice(args.device(), *place) : args.device();
+    std::shared_ptr<GradientSync> workers;
+    if (place) workers = joinWorkerGroup(*place, device, peerTimeout);
+    const int workerCount = workers ? workers->worldSize() : 1;
+    const bool lead = !workers || workers->rank() == 0;  // prints; the others stay quiet
 
     // Fine-tuning starts from the checkpoint's config and weights; options given here override.
     std::optional<LoadedCheckpoint> start;
@@ -257,7 +324,11 @@ int cmdTrain(const QStringList& arguments) {
         // The learning-rate schedule goes on from where the checkpoint's run left it.
         model->setStepsTaken(start->header.steps);
     }
+    // Each worker draws its own noise (reparameterisation, GAN latents); the weights are rank 0's
+    // (the trainer starts every replica from them).
+    if (workers) torch::manual_seed(seed + quint64(workers->rank()));
 
+    const qint64 globalBatch = batch * workerCount;
     TrainOptions options;
     options.firstStep = start ? start->header.steps : 0;
     options.batchSize = batch;
@@ -265,21 +336,26 @@ int cmdTrain(const QStringList& arguments) {
     options.learningRate = args.number("lr", 0);
     options.steps = args.has("steps") ? args.integer("steps", 0, 1, 100000000)
                                       : args.integer("epochs", 0, 1, 100000) *
-                                            ((data.train.size() + batch - 1) / batch);
+                                            ((data.train.size() + globalBatch - 1) / globalBatch);
     options.checkpointPath = out;
-    options.checkpointEvery = std::max<qint64>(100, options.steps / 10);
+    options.checkpointEvery =
+        checkpointEvery > 0 ? checkpointEvery : std::max<qint64>(100, options.steps / 10);
     options.runDir = args.text("run-dir");
     options.snapshotEvery = args.integer("snapshot-every", 0, 0, 100000000);
     options.evalEvery = args.integer("eval-every", 0, 0, 100000000);
     QStringList command = arguments.mid(1);
     command.prepend(QStringLiteral("latent-explorer-cli train"));
     QJsonObject recipe{{"command", command.join(' ')}, {"threads", torch::get_num_threads()}};
+    if (workers) recipe.insert("workers", workerCount);
     options.extraHeader = QJsonObject{{"recipe", recipe}};
+    options.sync = workers;
 
     Trainer trainer(*model, data, options);
-    ProgressBar bar(!args.json());
+    ProgressBar bar(!args.json() && lead);
     trainer.setProgressCallback([&](const TrainProgress& p) { bar.update(p); });
     const TrainResult result = trainer.run();
+    const int exitCode = result.status == TrainStatus::Diverged ? kExitBadInput : kExitOk;
+    if (!lead) return exitCode;
 
     QJsonObject json{{"status", statusName(result.status)},
                      {"steps", result.steps},
@@ -287,15 +363,22 @@ int cmdTrain(const QStringList& arguments) {
                      {"test", metricsToJson(result.heldOut)},
                      {"checkpoint", out},
                      {"message", result.message}};
+    if (workers) {
+        json.insert("workers", workerCount);
+        json.insert("replica_difference", result.replicaDifference);
+    }
     if (args.json()) {
         printJson(json);
     } else {
         std::cout << result.message.toStdString() << " in " << result.wallS << " s\n";
+        if (workers && result.replicaDifference > 0)
+            std::cout << "warning: the workers' weights differ by up to "
+                      << result.replicaDifference << "\n";
         for (const auto& [name, value] : result.heldOut)
             std::cout << "test " << name << " = " << value << "\n";
         std::cout << "checkpoint: " << out.toStdString() << "\n";
     }
-    return result.status == TrainStatus::Diverged ? kExitBadInput : kExitOk;
+    return exitCode;
 }
 
 QJsonObject recipeJson(const QString& command, const QStringList& arguments) {

@@ -1,5 +1,7 @@
 #include "models/training_recipe.h"
 
+#include "models/gradient_sync.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -8,6 +10,27 @@ namespace le {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
+
+thread_local GradientSync* t_gradientSync = nullptr;
+
+// The tensors' values end to end in one 1-D tensor of `dtype` on the first one's device.
+torch::Tensor flatten(const std::vector<torch::Tensor>& tensors, torch::ScalarType dtype) {
+    const auto options = tensors.front().options().dtype(dtype);
+    std::vector<torch::Tensor> pieces;
+    pieces.reserve(tensors.size());
+    for (const auto& t : tensors) pieces.push_back(t.detach().reshape(-1).to(options));
+    return torch::cat(pieces);
+}
+
+// The inverse of flatten: each tensor takes its stretch of `flat` (converted to its dtype).
+void unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& tensors) {
+    int64_t offset = 0;
+    for (const auto& t : tensors) {
+        const int64_t n = t.numel();
+        t.detach().copy_(flat.slice(0, offset, offset + n).view(t.sizes()));
+        offset += n;
+    }
+}
 
 [[noreturn]] void recipeError(const std::string& family, const std::string& key,
                               const std::string& what, const ModelConfig& config) {
@@ -63,11 +86,81 @@ void setAdamLearningRate(torch::optim::Optimizer& optimizer, double lr) {
 
 double clippedStep(torch::optim::Optimizer& optimizer, const std::vector<torch::Tensor>& parameters,
                    double clip) {
+    // Data-parallel workers clip and step on the gradient of the whole global batch, alike.
+    if (GradientSync* sync = currentGradientSync()) sync->averageGradients(parameters);
     // clip_grad_norm_ with an infinite bound measures without scaling.
     const double norm = torch::nn::utils::clip_grad_norm_(
         parameters, clip > 0.0 ? clip : std::numeric_limits<double>::infinity());
     if (std::isfinite(norm)) optimizer.step();
     return norm;
+}
+
+// ---- data-parallel workers ------------------------------------------------------------------
+
+GradientSync* currentGradientSync() {
+    return t_gradientSync;
+}
+
+ScopedGradientSync::ScopedGradientSync(GradientSync* sync) : m_previous(t_gradientSync) {
+    t_gradientSync = sync;
+}
+
+ScopedGradientSync::~ScopedGradientSync() {
+    t_gradientSync = m_previous;
+}
+
+void GradientSync::averageGradients(const std::vector<torch::Tensor>& parameters) {
+    if (parameters.empty()) return;
+    torch::NoGradGuard noGrad;
+    const auto options = parameters.front().options();
+    // The bucket: every gradient (zeros where undefined), then one "defined" flag per parameter.
+    std::vector<torch::Tensor> pieces;
+    pieces.reserve(parameters.size() + 1);
+    std::vector<float> defined;
+    defined.reserve(parameters.size());
+    for (const auto& p : parameters) {
+        const torch::Tensor& g = p.grad();
+        pieces.push_back(g.defined() ? g.reshape(-1).to(options)
+                                     : torch::zeros({p.numel()}, options));
+        defined.push_back(g.defined() ? 1.0f : 0.0f);
+    }
+    pieces.push_back(torch::tensor(defined).to(options.device()));
+    torch::Tensor bucket = torch::cat(pieces);
+    allReduceSum(bucket);
+    bucket.div_(double(worldSize()));
+
+    const torch::Tensor anyDefined =
+        bucket.slice(0, bucket.size(0) - int64_t(parameters.size())).gt(0).to(torch::kCPU);
+    const auto anyDefinedAt = anyDefined.accessor<bool, 1>();
+    int64_t offset = 0;
+    for (size_t i = 0; i < parameters.size(); ++i) {
+        const torch::Tensor& p = parameters[i];
+        const int64_t n = p.numel();
+        const torch::Tensor mean = bucket.slice(0, offset, offset + n).view(p.sizes());
+        offset += n;
+        if (p.grad().defined())
+            p.mutable_grad().copy_(mean);
+        else if (anyDefinedAt[int64_t(i)])
+            p.mutable_grad() = mean.to(p.dtype()).clone();
+    }
+}
+
+void GradientSync::broadcast(const std::vector<torch::Tensor>& tensors) {
+    if (tensors.empty()) return;
+    torch::NoGradGuard noGrad;
+    // In double: exact for every float, integer (below 2^53) and bool tensor a model holds.
+    torch::Tensor flat = flatten(tensors, torch::kDouble);
+    broadcastFromRankZero(flat);
+    unflatten(flat, tensors);
+}
+
+void GradientSync::average(const std::vector<torch::Tensor>& tensors) {
+    if (tensors.empty()) return;
+    torch::NoGradGuard noGrad;
+    torch::Tensor flat = flatten(tensors, torch::kDouble);
+    allReduceSum(flat);
+    flat.div_(double(worldSize()));
+    unflatten(flat, tensors);
 }
 
 // ---- weight average --------------------------------------------------------------------------

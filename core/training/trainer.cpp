@@ -1,11 +1,12 @@
 #include "core/training/trainer.h"
 
-#include "core/training/tensor_cache.h"
 #include "core/threads.h"
+#include "core/training/tensor_cache.h"
 
 #include "core/errors.h"
 #include "core/imaging/image_io.h"
 
+#include "models/gradient_sync.h"
 #include "models/training_recipe.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -32,6 +33,13 @@ bool parametersFinite(GenerativeModel& model) {
     for (const auto& p : model.module().parameters())
         if (!torch::isfinite(p).all().item<bool>()) return false;
     return true;
+}
+
+// The model's whole state: parameters, then buffers (running statistics, EMA codebooks, masks).
+std::vector<torch::Tensor> modelState(GenerativeModel& model) {
+    std::vector<torch::Tensor> state = model.module().parameters();
+    for (const auto& b : model.module().buffers()) state.push_back(b);
+    return state;
 }
 
 QString firstNonFinite(const Metrics& metrics) {
@@ -87,6 +95,19 @@ Trainer::Trainer(GenerativeModel& model, const Dataset& data, TrainOptions optio
     if (m_data.train.size() == 0) throw DataError("the training split is empty");
     if (m_options.steps <= 0) throw DataError("training needs at least one step");
     if (m_options.batchSize <= 0) throw DataError("the batch size must be positive");
+    if (m_data.train.size() < workerCount())
+        throw DataError(QStringLiteral("%1 training images cannot be shared by %2 workers")
+                            .arg(m_data.train.size())
+                            .arg(workerCount())
+                            .toStdString());
+}
+
+bool Trainer::leads() const {
+    return !m_options.sync || m_options.sync->rank() == 0;
+}
+
+int Trainer::workerCount() const {
+    return m_options.sync ? m_options.sync->worldSize() : 1;
 }
 
 void Trainer::setProgressCallback(std::function<void(const TrainProgress&)> callback) {
@@ -111,24 +132,72 @@ void Trainer::setPaused(bool paused) {
 }
 
 torch::Tensor Trainer::nextBatch() {
+    // Every worker shuffles alike (one seed) and takes its equal share of the global batch, so
+    // the mean of their mean losses is the global batch's.
     const qint64 n = m_data.train.size();
-    const qint64 batch = std::min(m_options.batchSize, n);
-    if (!m_order.defined() || m_cursor + batch > n) {
+    const qint64 share = std::min(m_options.batchSize, n / workerCount());
+    const qint64 global = share * workerCount();
+    if (!m_order.defined() || m_cursor + global > n) {
         m_order = torch::randperm(n, m_generator, torch::kLong);
         m_cursor = 0;
     }
-    const torch::Tensor rows = m_order.slice(0, m_cursor, m_cursor + batch);
-    m_cursor += batch;
+    const qint64 first = m_cursor + (m_options.sync ? m_options.sync->rank() : 0) * share;
+    const torch::Tensor rows = m_order.slice(0, first, first + share);
+    m_cursor += global;
     return m_data.train.images.index_select(0, rows).to(m_model.device());
 }
 
+void Trainer::adoptRankZeroState() {
+    GradientSync& sync = *m_options.sync;
+    // The weight average's shadow too, through swap (it holds the shadow while swapped).
+    WeightAverage* average = m_model.weightAverage();
+    if (average && average->started() && !average->swapped()) {
+        average->swap();
+        sync.broadcast(m_model.module().parameters());
+        average->swap();
+    }
+    sync.broadcast(modelState(m_model));
+}
+
+Metrics Trainer::syncStep(const Metrics& metrics, qint64 step) {
+    // One collective: the losses (a std::map, so every worker lists them in one order) and the
+    // buffers.
+    std::vector<double> values;
+    for (const auto& entry : metrics) values.push_back(entry.second);
+    std::vector<torch::Tensor> tensors{torch::tensor(values, torch::kDouble)};
+    for (const auto& b : m_model.module().buffers()) tensors.push_back(b);
+    m_options.sync->average(tensors);
+    if (step == 1) adoptRankZeroState();
+
+    Metrics mean = metrics;
+    const auto averaged = tensors.front().accessor<double, 1>();
+    int64_t i = 0;
+    for (auto& entry : mean) entry.second = averaged[i++];
+    return mean;
+}
+
+double Trainer::replicaDifference() {
+    torch::NoGradGuard noGrad;
+    GradientSync& sync = *m_options.sync;
+    std::vector<torch::Tensor> pieces;
+    for (const auto& t : modelState(m_model))
+        pieces.push_back(t.detach().reshape(-1).to(torch::kDouble));
+    const torch::Tensor mine = torch::cat(pieces);
+    torch::Tensor leader = mine.clone();
+    sync.broadcastFromRankZero(leader);
+    torch::Tensor differences = torch::zeros({sync.worldSize()}, torch::kDouble);
+    differences[sync.rank()] = (mine - leader).abs().max().to(torch::kCPU);
+    sync.allReduceSum(differences);
+    return differences.max().item<double>();
+}
+
 void Trainer::log(const QJsonObject& line) {
-    if (m_options.runDir.isEmpty()) return;
+    if (m_options.runDir.isEmpty() || !leads()) return;
     m_logLines += QJsonDocument(line).toJson(QJsonDocument::Compact) + '\n';
 }
 
 void Trainer::flushLog() {
-    if (m_options.runDir.isEmpty()) return;
+    if (m_options.runDir.isEmpty() || !leads()) return;
     // Rewritten whole and renamed into place, so a crash never leaves a torn last line.
     QSaveFile file(QDir(m_options.runDir).filePath(QStringLiteral("metrics.jsonl")));
     if (!file.open(QIODevice::WriteOnly) || file.write(m_logLines) != m_logLines.size() ||
@@ -157,7 +226,7 @@ void Trainer::snapshot(qint64 step) {
 }
 
 void Trainer::saveAt(qint64 step, const Metrics& heldOut) {
-    if (m_options.checkpointPath.isEmpty()) return;
+    if (m_options.checkpointPath.isEmpty() || !leads()) return;
     CheckpointHeader header;
     header.dataset = m_data.name;
     header.steps = m_options.firstStep + step;
@@ -165,17 +234,20 @@ void Trainer::saveAt(qint64 step, const Metrics& heldOut) {
     header.extra = m_options.extraHeader;
     header.extra.insert(QStringLiteral("seed"), QString::number(m_options.seed));
     header.extra.insert(QStringLiteral("batch_size"), m_options.batchSize);
+    if (workerCount() > 1) header.extra.insert(QStringLiteral("workers"), workerCount());
     saveCheckpoint(m_options.checkpointPath, m_model, header);
 }
 
 TrainResult Trainer::run() {
-    if (!m_options.runDir.isEmpty() && !QDir().mkpath(m_options.runDir))
+    if (leads() && !m_options.runDir.isEmpty() && !QDir().mkpath(m_options.runDir))
         throw DataError(
             QStringLiteral("%1: cannot create the run folder").arg(m_options.runDir).toStdString());
     if (m_options.learningRate > 0) m_model.setLearningRate(m_options.learningRate);
 
     const ScopedTorchThreads threads(m_model.trainingThreads());
     const ScopedTensorCache tensorCache;
+    const ScopedGradientSync gradientSync(m_options.sync.get());
+    if (m_options.sync) adoptRankZeroState();
     TrainResult result;
     QElapsedTimer timer;
     timer.start();
@@ -200,7 +272,8 @@ TrainResult Trainer::run() {
             result.message = QStringLiteral("cancelled after %1 steps").arg(step - 1);
             break;
         }
-        const Metrics metrics = m_model.trainStep(nextBatch());
+        Metrics metrics = m_model.trainStep(nextBatch());
+        if (m_options.sync) metrics = syncStep(metrics, step);
         if (!allFinite(metrics) || (step % keepEvery == 0 && !parametersFinite(m_model))) {
             std::istringstream in(lastGood);
             m_model.loadWeights(in);
@@ -225,8 +298,9 @@ TrainResult Trainer::run() {
         progress.totalSteps = m_options.steps;
         progress.train = metrics;
         progress.elapsedS = timer.nsecsElapsed() / 1e9;
-        progress.imagesPerSecond = step * m_options.batchSize / std::max(1e-9, progress.elapsedS);
-        const bool evalNow = m_options.evalEvery > 0 && step % m_options.evalEvery == 0;
+        progress.imagesPerSecond =
+            step * m_options.batchSize * workerCount() / std::max(1e-9, progress.elapsedS);
+        const bool evalNow = leads() && m_options.evalEvery > 0 && step % m_options.evalEvery == 0;
         if (evalNow) {
             const AveragedWeightsScope averaged(m_model);
             progress.heldOut = evaluateModel(m_model, m_data.test, m_options.evalImages);
@@ -239,8 +313,9 @@ TrainResult Trainer::run() {
             if (evalNow) line.insert("test", metricsToJson(progress.heldOut));
             log(line);
         }
-        if (m_options.snapshotEvery > 0 && step % m_options.snapshotEvery == 0) snapshot(step);
-        if (m_options.checkpointEvery > 0 && step % m_options.checkpointEvery == 0 &&
+        if (leads() && m_options.snapshotEvery > 0 && step % m_options.snapshotEvery == 0)
+            snapshot(step);
+        if (leads() && m_options.checkpointEvery > 0 && step % m_options.checkpointEvery == 0 &&
             step < m_options.steps) {
             const AveragedWeightsScope averaged(m_model);
             saveAt(step, evalNow ? progress.heldOut : Metrics{});
@@ -254,8 +329,9 @@ TrainResult Trainer::run() {
     }
     // From here on the model is what its checkpoint keeps: the weight average, where there is one.
     if (WeightAverage* average = m_model.weightAverage()) average->adopt();
+    if (m_options.sync) result.replicaDifference = replicaDifference();
     m_model.train(false);
-    if (m_data.test.size() > 0)
+    if (leads() && m_data.test.size() > 0)
         result.heldOut = evaluateModel(m_model, m_data.test, m_options.evalImages);
     result.wallS = timer.nsecsElapsed() / 1e9;
     if (result.message.isEmpty())

@@ -6,9 +6,18 @@
 // Evaluations, snapshots and checkpoints use the model's weight average where its family keeps
 // one, and the model ends the run holding it (what the checkpoint holds). Step numbers in the
 // log and the checkpoint count from options.firstStep.
+//
+// Data-parallel (options.sync set): each worker runs a Trainer on a replica of the model. They
+// start from rank 0's weights, shuffle alike (one seed) and each takes its share of every global
+// batch (batchSize per worker); clippedStep averages the gradient, and after every step one more
+// collective averages the step's losses and the model's buffers (running statistics, EMA
+// codebooks), so every replica logs, diverges and continues alike. The first step's weights are
+// rank 0's again (a family that initialises weights from its first batch, as Glow's ActNorm
+// does, would otherwise split). Rank 0 alone evaluates, logs, snapshots and saves; the others
+// wait for it in the next step's collective. Cancel and pause are for a run alone.
 
-#include "core/storage/checkpoint.h"
 #include "core/data/dataset.h"
+#include "core/storage/checkpoint.h"
 
 #include <QJsonObject>
 #include <QString>
@@ -18,14 +27,17 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 
 namespace le {
 
+class GradientSync;
+
 struct TrainOptions {
     qint64 steps = 1000;
-    qint64 firstStep = 0;  // steps the model took before this run (a run continuing another)
-    qint64 batchSize = 64;
+    qint64 firstStep = 0;     // steps the model took before this run (a run continuing another)
+    qint64 batchSize = 64;    // per worker: the global batch is batchSize x the workers
     double learningRate = 0;  // 0: the model's own default
     quint64 seed = 1;
     qint64 logEvery = 10;        // train metrics into the log
@@ -36,6 +48,9 @@ struct TrainOptions {
     QString checkpointPath;      // empty: no checkpoint
     QString runDir;              // metrics.jsonl, snapshots/; empty: none
     QJsonObject extraHeader;     // copied into the checkpoint header's "extra"
+
+    // Data-parallel: this worker's group; null: alone.
+    std::shared_ptr<GradientSync> sync;
 };
 
 struct TrainProgress {
@@ -55,6 +70,9 @@ struct TrainResult {
     Metrics heldOut;   // on the test split at the end (or at the last good state)
     double wallS = 0;
     QString message;  // why it stopped, for the user
+    // Data-parallel: the largest difference between any worker's final weights (and buffers)
+    // and rank 0's; 0 when the replicas stayed in step.
+    double replicaDifference = 0;
 };
 
 QString statusName(TrainStatus status);
@@ -77,7 +95,12 @@ public:
     void setPaused(bool paused);
 
 private:
+    bool leads() const;  // rank 0, or alone: evaluates, logs, snapshots and saves
+    int workerCount() const;
     torch::Tensor nextBatch();
+    void adoptRankZeroState();
+    Metrics syncStep(const Metrics& metrics, qint64 step);
+    double replicaDifference();
     void log(const QJsonObject& line);
     void flushLog();
     void snapshot(qint64 step);
