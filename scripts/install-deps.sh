@@ -13,6 +13,7 @@ packages=(
   dataset-fashion-mnist
   xvfb xauth
   libbenchmark-dev ccache
+  libgloo-dev
   qt6-image-formats-plugins fonts-dejavu-core
 )
 
