@@ -76,6 +76,7 @@ const char* const kUsage =
     "  info --checkpoint CKPT\n"
     "\n"
     "Datasets: fashion-mnist, faces (32x32 RGB), faces64 (64x64 RGB), or a folder/file of images.\n"
+    "CKPT: a .lec checkpoint, or a TorchScript model file (docs/torchscript.md).\n"
     "Every command takes --json (machine-readable output) and --device.\n";
 
 void printJson(const QJsonObject& json) {

@@ -143,7 +143,7 @@ void MainWindow::buildMenus() {
     QAction* open =
         file->addAction(tr("&Open checkpoint\u2026"), this, &MainWindow::chooseCheckpoint);
     open->setShortcut(QKeySequence::Open);
-    open->setStatusTip(tr("Load a model checkpoint (.lec)"));
+    open->setStatusTip(tr("Load a model checkpoint (.lec) or a TorchScript model (.pt)"));
     file->addSeparator();
     QAction* openWorkspace =
         file->addAction(tr("Open &workspace\u2026"), this, &MainWindow::chooseWorkspaceToOpen);
@@ -202,7 +202,7 @@ void MainWindow::buildStatusBar() {
 void MainWindow::chooseCheckpoint() {
     const QString path =
         QFileDialog::getOpenFileName(this, tr("Open checkpoint"), m_checkpointDir,
-                                     tr("Latent Explorer checkpoints (*.lec);;All files (*)"));
+                                     tr("Models (*.lec *.pt *.ts *.pth);;All files (*)"));
     if (!path.isEmpty()) openCheckpoint(path);
 }
 

@@ -1,6 +1,7 @@
 #include "core/storage/checkpoint.h"
 
 #include "core/errors.h"
+#include "models/torchscript_model.h"
 
 #include <QCryptographicHash>
 #include <QDateTime>
@@ -10,12 +11,14 @@
 #include <QJsonDocument>
 #include <QSaveFile>
 
+#include <cmath>
 #include <sstream>
 
 namespace le {
 namespace {
 
 const QByteArray kMagic = QByteArrayLiteral("LATENT-EXPLORER-CHECKPOINT\n");
+const QByteArray kZipMagic = QByteArrayLiteral("PK\x03\x04");
 constexpr qint64 kMaxHeaderBytes = 1 << 20;
 
 [[noreturn]] void fail(const QString& path, const QString& problem) {
@@ -134,6 +137,139 @@ std::istringstream weightStream(const QByteArray& weights) {
     return std::istringstream(std::string(weights.constData(), size_t(weights.size())));
 }
 
+// A TorchScript file (docs/torchscript.md) is a zip archive; so is one that was meant to be and is
+// damaged only past its first bytes. A non-zip file with a TorchScript suffix is read as
+// TorchScript too, so that its error speaks of TorchScript rather than of .lec signatures.
+bool isTorchScriptPath(const QString& path) {
+    QFile file(path);
+    if (file.open(QIODevice::ReadOnly) && file.read(kZipMagic.size()) == kZipMagic) return true;
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    return suffix == QLatin1String("pt") || suffix == QLatin1String("ts") ||
+           suffix == QLatin1String("pth");
+}
+
+bool isWhole(const QJsonValue& v) {
+    return v.isDouble() && std::floor(v.toDouble()) == v.toDouble() && std::isfinite(v.toDouble());
+}
+
+// The metadata's fields, checked for form; what they mean to the module is the model's check.
+TorchScriptMetadata parseTorchScriptMetadata(const QString& path, const QJsonObject& json) {
+    const QString file = QString::fromLatin1(kTorchScriptMetadataFile);
+    auto bad = [&](const QString& problem) { fail(path, file + QStringLiteral(": ") + problem); };
+    if (json.value("format").toString() != QLatin1String(kTorchScriptFormat))
+        bad(QStringLiteral("format is '%1', not '%2'")
+                .arg(json.value("format").toVariant().toString(),
+                     QLatin1String(kTorchScriptFormat)));
+    const QJsonValue version = json.value("version");
+    if (!isWhole(version) || version.toInteger() < 1) bad(QStringLiteral("no valid version"));
+    if (version.toInteger() > kTorchScriptVersion)
+        bad(QStringLiteral("version %1 is newer than this build reads (%2)")
+                .arg(version.toInteger())
+                .arg(kTorchScriptVersion));
+
+    TorchScriptMetadata m;
+    const QJsonValue kind = json.value("kind");
+    m.kind = kind.isUndefined() ? std::string("other") : kind.toString().toStdString();
+    if (!isTorchScriptKind(m.kind))
+        bad(QStringLiteral("kind '%1' is not one of vae, gan, flow, autoregressive, hybrid, other")
+                .arg(json.value("kind").toVariant().toString()));
+    m.title = json.value("title").toString(QFileInfo(path).completeBaseName()).toStdString();
+    m.dataset = json.value("dataset").toString().toStdString();
+
+    const QJsonArray shape = json.value("image_shape").toArray();
+    if (shape.size() != 3 || !isWhole(shape[0]) || !isWhole(shape[1]) || !isWhole(shape[2]))
+        bad(QStringLiteral("image_shape must be [C, H, W]"));
+    ModelConfig config;
+    writeImageShape(config,
+                    ImageShape{shape[0].toInteger(), shape[1].toInteger(), shape[2].toInteger()});
+    try {
+        m.shape = imageShapeFromConfig(config);  // the app's limits: 1 or 3 channels, 8..256 px
+    } catch (const ModelError& e) {
+        bad(QStringLiteral("image_shape: ") + QString::fromStdString(e.what()));
+    }
+
+    const QJsonValue latent = json.value("latent_size");
+    if (!isWhole(latent) || latent.toInteger() < 1 || latent.toInteger() > 1000000)
+        bad(QStringLiteral("latent_size must be a positive integer"));
+    m.latentSize = latent.toInteger();
+
+    if (json.contains("value_range")) {
+        const QJsonArray range = json.value("value_range").toArray();
+        if (range.size() != 2 || !range[0].isDouble() || !range[1].isDouble() ||
+            !(range[0].toDouble() < range[1].toDouble()))
+            bad(QStringLiteral("value_range must be [low, high] with low < high"));
+        m.low = range[0].toDouble();
+        m.high = range[1].toDouble();
+    }
+    return m;
+}
+
+struct TorchScriptCheckpoint {
+    CheckpointHeader header;
+    TorchScriptMetadata metadata;
+    TorchScriptFile file;
+};
+
+// Reads the module (torch::jit::load, nothing unpickled here) and synthesises a header from its
+// metadata, so that everything that reads headers (info, the catalog, the views) needs no second
+// path.
+TorchScriptCheckpoint readTorchScript(const QString& path) {
+    TorchScriptCheckpoint out;
+    try {
+        out.file = readTorchScriptFile(QFile::encodeName(path).toStdString());
+    } catch (const ModelError& e) {
+        throw DataError(e.what());  // already "file: problem"
+    }
+    if (out.file.metadata.empty())
+        fail(path, QStringLiteral("is TorchScript but has no %1 metadata (save it with "
+                                  "torch.jit.save(m, path, _extra_files={\"%1\": ...}); see "
+                                  "docs/torchscript.md)")
+                       .arg(QLatin1String(kTorchScriptMetadataFile)));
+    QJsonParseError error;
+    const QJsonDocument doc =
+        QJsonDocument::fromJson(QByteArray::fromStdString(out.file.metadata), &error);
+    if (error.error != QJsonParseError::NoError || !doc.isObject())
+        fail(path, QStringLiteral("%1 is not a JSON object: %2")
+                       .arg(QLatin1String(kTorchScriptMetadataFile), error.errorString()));
+    const QJsonObject json = doc.object();
+    out.metadata = parseTorchScriptMetadata(path, json);
+
+    CheckpointHeader& h = out.header;
+    const TorchScriptMetadata& m = out.metadata;
+    h.family = QString::fromStdString(torchScriptFamily(m.kind));
+    h.config.set("kind", m.kind);
+    h.config.set("title", m.title);
+    h.config.set("latent", m.latentSize);
+    QStringList methods;
+    for (const std::string& method : out.file.methods) methods << QString::fromStdString(method);
+    h.config.set("methods", methods.join(',').toStdString());
+    h.dataset = QString::fromStdString(m.dataset);
+    h.shape = m.shape;
+    h.steps = json.value("steps").toInteger();
+    h.metrics = json.value("metrics").toObject();
+    h.created = QFileInfo(path).lastModified().toUTC().toString(Qt::ISODate);
+    h.extra = QJsonObject{{"source", "torchscript"}, {"metadata", json}};
+    return out;
+}
+
+LoadedCheckpoint loadTorchScript(const QString& path, torch::Device device,
+                                 const QString& expectedFamily) {
+    TorchScriptCheckpoint read = readTorchScript(path);
+    checkFamily(path, read.header, expectedFamily);
+    LoadedCheckpoint loaded{read.header, nullptr};
+    try {
+        loaded.model = std::make_unique<TorchScriptModel>(
+            std::move(read.file.module), read.metadata, QFileInfo(path).fileName().toStdString());
+        loaded.model->to(device);
+        loaded.model->train(false);
+    } catch (const ModelError& e) {
+        throw DataError(e.what());  // the model names the file
+    } catch (const c10::Error& e) {
+        fail(path, QString::fromStdString(e.what_without_backtrace()));
+    }
+    return loaded;
+}
+
 }  // namespace
 
 QJsonObject CheckpointHeader::toJson() const {
@@ -184,6 +320,9 @@ CheckpointHeader CheckpointHeader::fromJson(const QJsonObject& json, const QStri
 }
 
 void saveCheckpoint(const QString& path, GenerativeModel& model, CheckpointHeader header) {
+    if (isTorchScriptFamily(model.family()))
+        fail(path, QStringLiteral("a TorchScript model is not saved as a .lec checkpoint: its "
+                                  "TorchScript file is the model (export it again from Python)"));
     header.family = QString::fromStdString(model.family());
     header.config = model.config();
     header.shape = model.imageShape();
@@ -203,6 +342,9 @@ void saveClassifierCheckpoint(const QString& path, Classifier& classifier,
 }
 
 CheckpointHeader readCheckpointHeader(const QString& path) {
+    // Reading a TorchScript file's metadata loads it whole; checking it too costs little more,
+    // and a header never vouches for a module that fails at first use.
+    if (isTorchScriptPath(path)) return loadTorchScript(path, torch::kCPU, QString()).header;
     return parse(path, false).header;
 }
 
@@ -216,6 +358,7 @@ torch::Device deviceFromName(const QString& name) {
 
 LoadedCheckpoint loadCheckpoint(const QString& path, torch::Device device,
                                 const QString& expectedFamily) {
+    if (isTorchScriptPath(path)) return loadTorchScript(path, device, expectedFamily);
     ParsedFile parsed = parse(path, true);
     CheckpointHeader& h = parsed.header;
     checkFamily(path, h, expectedFamily);

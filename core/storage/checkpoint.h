@@ -9,6 +9,11 @@
 //   <header length, decimal>\n<header JSON>
 //   <weights length, decimal>\n<weights>
 //   <sha256 hex of all the bytes above>\n
+//
+// A TorchScript model (docs/torchscript.md) opens through the same two functions: a file that
+// starts as a zip archive does ("PK\3\4"; also any *.pt, *.ts, *.pth, so that a damaged one is
+// reported as TorchScript). Its header is synthesised from the metadata inside it (family
+// "torchscript-<kind>", config: kind, title, latent, methods), and saving one is refused.
 
 #include "models/classifier.h"
 #include "models/generative_model.h"
@@ -47,7 +52,8 @@ struct LoadedCheckpoint {
 // Throws DataError naming the file if it cannot be written.
 void saveCheckpoint(const QString& path, GenerativeModel& model, CheckpointHeader header);
 
-// Reads and validates the header only (cheap: no weights are parsed).
+// Reads and validates the header only (cheap: no weights are parsed). A TorchScript file has no
+// header apart from its module: it is loaded and checked whole (as loadCheckpoint does).
 CheckpointHeader readCheckpointHeader(const QString& path);
 
 // parseDevice ("auto", "cpu", "cuda", "cuda:N") for a name from the user or a view, failing with

@@ -2,6 +2,7 @@
 
 #include "core/errors.h"
 #include "core/storage/checkpoint.h"
+#include "models/torchscript_model.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -13,10 +14,11 @@ namespace le {
 
 namespace {
 
-// The registry's entry, or null for a family this build does not have.
+// The registry's entry (or a TorchScript kind's), or null for a family this build does not have.
 const FamilyInfo* infoOf(const QString& family) {
     const ModelRegistry& registry = ModelRegistry::instance();
     const std::string name = family.toStdString();
+    if (const FamilyInfo* torchScript = torchScriptFamilyInfo(name)) return torchScript;
     return registry.has(name) ? &registry.info(name) : nullptr;
 }
 
@@ -79,6 +81,16 @@ CatalogEntry catalogEntry(const QString& path) {
     entry.dataset = header.dataset;
     entry.shape = header.shape;
     entry.steps = header.steps;
+    if (isTorchScriptFamily(header.family.toStdString())) {
+        // No family to build; the header was read by loading and checking the module, and its
+        // methods are what it can do.
+        std::vector<std::string> methods;
+        for (const QString& m : QString::fromStdString(header.config.getString("methods", ""))
+                                    .split(',', Qt::SkipEmptyParts))
+            methods.push_back(m.toStdString());
+        entry.capabilities = torchScriptCapabilities(methods);
+        return entry;
+    }
     try {
         // Building the untrained model is cheap at these sizes and the only honest source of
         // what the family can do.
