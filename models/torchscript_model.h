@@ -83,8 +83,8 @@ public:
     Metrics trainStep(const torch::Tensor& batch) override;
     // "loss": −log_prob or −elbo in nats per image, with "bpd" (bits per dimension of the 8-bit
     // image); "nll" for an exact likelihood; "recon_mse" where the model encodes. Without either
-    // method "loss" is the reconstruction error, and without an encoder there is nothing to
-    // measure (ModelError).
+    // method "loss" is the reconstruction error; a decoder alone reports "loss" as NaN (nothing
+    // to measure on held-out images; its samples still are).
     Metrics evaluate(const torch::Tensor& batch) override;
 
     // Holds no parameters: the weights live in the script module. Checkpoint code refuses to
