@@ -53,10 +53,11 @@ class Vae(nn.Module):
 
     @torch.jit.export
     def elbo(self, x: torch.Tensor) -> torch.Tensor:
-        """A lower bound on log p(x) in nats per image, for the 8-bit image (see the contract).
+        """The ELBO in nats per image, for the 8-bit image (see the contract).
 
-        Deterministic (the posterior mean stands in for a sample), so every evaluation of the
-        same image gives the same number."""
+        The reconstruction term is taken at the posterior mean instead of averaged over samples,
+        so every evaluation of an image gives the same number (an estimate, not strictly a
+        bound)."""
         h = self.encoder(x)
         mean, log_var = self.mean(h), self.log_var(h)
         recon = self.decode(mean)
