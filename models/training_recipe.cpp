@@ -177,6 +177,15 @@ void WeightAverage::update() {
     if (!enabled()) return;
     TORCH_CHECK(!m_swapped, "weight average: update while the averaged weights are swapped in");
     torch::NoGradGuard noGrad;
+    // Data-parallel: the buffers averaged here (DCGAN's BatchNorm statistics) come from each
+    // worker's own batch, so they are averaged over the workers first, or the shadows would
+    // drift apart; the parameters are alike already (their gradients were averaged).
+    if (GradientSync* sync = currentGradientSync()) {
+        std::vector<torch::Tensor> buffers;
+        for (const auto& p : m_parameters)
+            if (!p.requires_grad()) buffers.push_back(p);
+        sync->average(buffers);
+    }
     if (m_shadow.empty()) {
         for (const auto& p : m_parameters) m_shadow.push_back(p.detach().clone());
         m_updates = 1;

@@ -19,6 +19,9 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
 #include <torch/torch.h>
 
 #include <sys/types.h>
@@ -51,15 +54,15 @@ std::unique_ptr<GenerativeModel> tinyPixelCnn(uint64_t initSeed) {
     return ModelRegistry::instance().create("pixelcnn", tinyPixelCnnConfig(ImageShape{1, 12, 12}));
 }
 
-Dataset blobs() {
+Dataset blobs(int64_t size = 12) {
     torch::manual_seed(7);
     Dataset d;
     d.name = "blobs";
-    d.shape = ImageShape{1, 12, 12};
-    // Smooth random images (upsampled noise), so the PixelCNN has structure to learn.
-    auto images = [](int64_t n) {
+    d.shape = ImageShape{1, size, size};
+    // Smooth random images (upsampled noise), so the models have structure to learn.
+    auto images = [size](int64_t n) {
         const torch::Tensor coarse = torch::rand({n, 1, 3, 3}) * 2 - 1;
-        return torch::upsample_bilinear2d(coarse, {12, 12}, false).clamp(-1, 1);
+        return torch::upsample_bilinear2d(coarse, {size, size}, false).clamp(-1, 1);
     };
     d.train.images = images(96);
     d.test.images = images(16);
@@ -103,6 +106,32 @@ double largestDifference(GenerativeModel& a, GenerativeModel& b) {
     return largest;
 }
 
+// Trains `replicas` as the ranks of one group, each in its own thread; the runs in rank order.
+std::vector<Run> trainTogether(std::vector<std::unique_ptr<GenerativeModel>>& replicas,
+                               const Dataset& data, const TrainOptions& o) {
+    const int workers = int(replicas.size());
+    const int port = freeLoopbackPort();
+    std::vector<Run> runs(replicas.size());
+    std::vector<std::thread> threads;
+    for (int rank = 0; rank < workers; ++rank)
+        threads.emplace_back([&, rank] {
+            WorkerPlace place;
+            place.rank = rank;
+            place.worldSize = workers;
+            place.masterPort = port;
+            TrainOptions mine = o;
+            try {
+                mine.sync = joinWorkerGroup(place, torch::kCPU, std::chrono::seconds(30));
+            } catch (const std::exception& e) {
+                runs[size_t(rank)].error = QString::fromLocal8Bit(e.what());
+                return;
+            }
+            runs[size_t(rank)] = train(*replicas[size_t(rank)], data, mine);
+        });
+    for (auto& t : threads) t.join();
+    return runs;
+}
+
 QJsonObject lastJson(const QByteArray& out) {
     return QJsonDocument::fromJson(out).object();
 }
@@ -134,31 +163,32 @@ class TestDistributed : public QObject {
     QTemporaryDir m_dir;
     QString path(const QString& name) const { return m_dir.filePath(name); }
 
+    // A folder of 40 small images: a dataset the CLI loads and evaluates (every tenth image is
+    // held out) in moments.
+    QString imageFolder() const { return path("images"); }
+
     QStringList cliTrain(const QString& out, qint64 batch, qint64 steps) const {
-        return {"train",
-                "--model",
-                "pixelcnn",
-                "--dataset",
-                "fashion-mnist",
-                "--train-images",
-                "256",
-                "--steps",
-                QString::number(steps),
-                "--batch",
-                QString::number(batch),
-                "--seed",
-                "3",
-                "--set",
-                "hidden=8",
-                "--set",
-                "layers=2",
-                "--out",
-                out,
-                "--json"};
+        QStringList args =
+            QStringLiteral("train --model pixelcnn --seed 3 --set hidden=8 --set layers=2 --json")
+                .split(' ');
+        args << "--dataset" << imageFolder() << "--steps" << QString::number(steps) << "--batch"
+             << QString::number(batch) << "--out" << out;
+        return args;
     }
 
 private slots:
-    void initTestCase() { QVERIFY(m_dir.isValid()); }
+    void initTestCase() {
+        QVERIFY(m_dir.isValid());
+        QVERIFY(QDir().mkpath(imageFolder()));
+        cv::RNG rng(5);
+        for (int i = 0; i < 40; ++i) {
+            cv::Mat image(12, 12, CV_8UC3);
+            rng.fill(image, cv::RNG::UNIFORM, 0, 256);
+            QVERIFY(cv::imwrite(
+                QDir(imageFolder()).filePath(QStringLiteral("%1.png").arg(i)).toStdString(),
+                image));
+        }
+    }
 
     void workerPlaceComesFromTorchrunVariables() {
         qunsetenv("WORLD_SIZE");
@@ -193,27 +223,11 @@ private slots:
         const Run one = train(*alone, data, options(8));
         QVERIFY2(one.error.isEmpty(), qPrintable(one.error));
 
-        std::unique_ptr<GenerativeModel> replicas[2] = {tinyPixelCnn(1), tinyPixelCnn(2)};
+        std::vector<std::unique_ptr<GenerativeModel>> replicas;
+        replicas.push_back(tinyPixelCnn(1));
+        replicas.push_back(tinyPixelCnn(2));
         QVERIFY(largestDifference(*replicas[0], *replicas[1]) > 0);
-        const int port = freeLoopbackPort();
-        Run runs[2];
-        std::vector<std::thread> threads;
-        for (int rank = 0; rank < 2; ++rank)
-            threads.emplace_back([&, rank] {
-                WorkerPlace place;
-                place.rank = rank;
-                place.worldSize = 2;
-                place.masterPort = port;
-                TrainOptions o = options(4);
-                try {
-                    o.sync = joinWorkerGroup(place, torch::kCPU, std::chrono::seconds(30));
-                } catch (const std::exception& e) {
-                    runs[rank].error = QString::fromLocal8Bit(e.what());
-                    return;
-                }
-                runs[rank] = train(*replicas[rank], data, o);
-            });
-        for (auto& t : threads) t.join();
+        const std::vector<Run> runs = trainTogether(replicas, data, options(4));
         for (const Run& run : runs) QVERIFY2(run.error.isEmpty(), qPrintable(run.error));
 
         // The replicas are equal, bit for bit, and say so.
@@ -236,6 +250,44 @@ private slots:
         const double difference = largestDifference(*replicas[0], *alone);
         qInfo("largest weight difference to one process at twice the batch: %g", difference);
         QVERIFY(difference <= kWeightTolerance);
+    }
+
+    // State outside the gradient stays alike across the replicas too: buffers in a weight
+    // average, weights initialised from the first batch, EMA codebooks, per-worker noise.
+    void replicasStayAlike_data() {
+        QTest::addColumn<QString>("family");
+        QTest::addColumn<QStringList>("settings");
+        QTest::newRow("dcgan: BatchNorm statistics in the weight average")
+            << "dcgan" << QStringList{"hidden=8", "latent=8"};
+        QTest::newRow("glow: ActNorm initialised from the first batch")
+            << "glow" << QStringList{"hidden=8", "steps=2"};
+        QTest::newRow("vqvae: EMA codebook buffers, then the prior")
+            << "vqvae" << QStringList{"hidden=8", "codes=16", "ae_steps=2", "prior_hidden=8"};
+        QTest::newRow("vae: noise drawn per worker")
+            << "vae" << QStringList{"hidden=8", "latent=4"};
+    }
+
+    void replicasStayAlike() {
+        QFETCH(QString, family);
+        QFETCH(QStringList, settings);
+        const Dataset data = blobs(28);
+        ModelConfig config;
+        writeImageShape(config, data.shape);
+        for (const QString& pair : settings)
+            config.set(pair.section('=', 0, 0).toStdString(), pair.section('=', 1).toStdString());
+        std::vector<std::unique_ptr<GenerativeModel>> replicas;
+        for (uint64_t seed : {1, 2}) {
+            torch::manual_seed(seed);
+            replicas.push_back(ModelRegistry::instance().create(family.toStdString(), config));
+        }
+        TrainOptions o = options(4);
+        o.steps = 4;
+        o.evalImages = 8;
+        const std::vector<Run> runs = trainTogether(replicas, data, o);
+        for (const Run& run : runs) QVERIFY2(run.error.isEmpty(), qPrintable(run.error));
+        QCOMPARE(runs[0].result.steps, qint64(4));
+        QCOMPARE(runs[0].result.replicaDifference, 0.0);
+        QCOMPARE(largestDifference(*replicas[0], *replicas[1]), 0.0);
     }
 
     // The CLI's --nproc 2 end to end: the same checkpoint as one process at twice the batch.
