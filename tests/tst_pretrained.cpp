@@ -174,7 +174,7 @@ private slots:
         const double pixelBpd = load("pixelcnn").header.metrics.value("bpd").toDouble();
         qInfo("held-out bits/dim: glow %.3f, pixelcnn %.3f", glowBpd, pixelBpd);
         QVERIFY2(glowBpd <= 3.6, qPrintable(QString::number(glowBpd)));
-        QVERIFY2(pixelBpd <= 3.4, qPrintable(QString::number(pixelBpd)));
+        QVERIFY2(pixelBpd <= 3.0, qPrintable(QString::number(pixelBpd)));  // issue 12's bar
     }
 
 private:
