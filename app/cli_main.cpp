@@ -483,10 +483,6 @@ torch::Tensor reconstructInBatches(GenerativeModel& model, const torch::Tensor& 
     return torch::cat(parts);
 }
 
-qint64 nonFiniteImages(const torch::Tensor& images) {
-    return (~torch::isfinite(images)).flatten(1).any(1).sum().item<int64_t>();
-}
-
 ImageShape shapeOf(const torch::Tensor& images) {
     return ImageShape{images.size(1), images.size(2), images.size(3)};
 }
