@@ -130,11 +130,9 @@ private slots:
         QVERIFY2(vqMse <= vaeMse * 1.1, "at a similar reconstruction error or better");
 
         // The VAE-GAN sits between: sharper than the VAE, with the encoder the GAN lacks (issue
-        // 14's bars). Its reconstructions beat the VAE's sharpness by a small margin that a
-        // 300-image subset can reverse, so only the full run checks that. Its classifier_fd is
-        // printed, not asserted: against the VAE's it is within sampling noise (79 against 88 in
-        // `eval`'s samples, 86 against 82 in these), so issue 14's "lower FD than the VAE" is not
-        // met reliably by the shipped file.
+        // 14's bars): samples at least 1.3x as sharp as the VAE's, closer to the data by the
+        // classifier's FD (57 against 88 in `eval`, 75 against 90 in this test's 300), and
+        // reconstructions sharper (0.70 against 0.56 of the data's sharpness here).
         if (dir.exists(QStringLiteral("vaegan_fashion-mnist.lec"))) {
             LoadedCheckpoint hybrid = load("vaegan");
             const torch::Tensor samples = hybrid.model->sample(count, 1.0, 1).clamp(-1, 1);
@@ -149,9 +147,9 @@ private slots:
                 meanSharpness(vaeRecon) / dataSharpness);
             QVERIFY2(sharp >= 1.3 * vaeSharp,
                      "VAE-GAN samples at least 1.3x as sharp as the VAE's");
-            if (heldOutImages() >= kRecordImages)
-                QVERIFY2(meanSharpness(recon) > meanSharpness(vaeRecon),
-                         "VAE-GAN reconstructions sharper than the VAE's");
+            QVERIFY2(fd < vaeFd, "VAE-GAN samples at a lower classifier_fd than the VAE's");
+            QVERIFY2(meanSharpness(recon) > meanSharpness(vaeRecon),
+                     "VAE-GAN reconstructions sharper than the VAE's");
         }
 
         // VQ-VAE-2 against the single-level VQ-VAE at a code budget no larger (issue 14): 16 top
