@@ -1,16 +1,40 @@
 #pragma once
 
 // Small helpers shared by the tests: a VAE configuration small enough to build and save quickly,
-// and shuffled training batches the way the trainer draws them.
+// shuffled training batches the way the trainer draws them, and a child process run to its end.
 
 #include "models/generative_model.h"
 
+#include <QByteArray>
+#include <QProcess>
 #include <QString>
+#include <QStringList>
 
 #include <cmath>
 #include <memory>
 
 namespace le::test {
+
+// A finished child process: its exit code (-1 when a signal ended it or the time ran out) and its
+// output.
+struct ProcessRun {
+    int code = -1;
+    QByteArray out, err;
+};
+
+inline ProcessRun runProcess(const QString& program, const QStringList& args, int timeoutMs) {
+    QProcess p;
+    p.start(program, args);
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished();
+    }
+    ProcessRun r;
+    r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+    r.out = p.readAllStandardOutput();
+    r.err = p.readAllStandardError();
+    return r;
+}
 
 inline ModelConfig smallVaeConfig(int64_t latent = 8, int64_t channels = 1, int64_t size = 28) {
     ModelConfig config;

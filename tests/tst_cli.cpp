@@ -13,6 +13,7 @@
 #include "core/jobs/interpolation_job.h"
 #include "core/latent/sampling.h"
 #include "core/storage/checkpoint.h"
+#include "test_support.h"
 
 #include <QSignalSpy>
 
@@ -23,23 +24,10 @@
 class TestCli : public QObject {
     Q_OBJECT
 
-    struct Run {
-        int code = -1;
-        QByteArray out, err;
-    };
+    using Run = le::test::ProcessRun;
 
     Run cli(const QStringList& args, int timeoutMs = 120000) {
-        QProcess p;
-        p.start(QStringLiteral(LE_CLI_PATH), args);
-        if (!p.waitForFinished(timeoutMs)) {
-            p.kill();
-            p.waitForFinished();
-        }
-        Run r;
-        r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;  // -1: a signal
-        r.out = p.readAllStandardOutput();
-        r.err = p.readAllStandardError();
-        return r;
+        return le::test::runProcess(QStringLiteral(LE_CLI_PATH), args, timeoutMs);
     }
 
     QString path(const QString& name) const { return m_dir.filePath(name); }

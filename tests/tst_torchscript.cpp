@@ -10,6 +10,7 @@
 #include "core/storage/model_cache.h"
 #include "core/storage/model_catalog.h"
 #include "models/torchscript_model.h"
+#include "test_support.h"
 #include "ui/views/latent_map_view.h"
 #include "ui/widgets/image_view.h"
 
@@ -34,23 +35,10 @@ using namespace le;
 class TestTorchScript : public QObject {
     Q_OBJECT
 
-    struct Run {
-        int code = -1;
-        QByteArray out, err;
-    };
+    using Run = test::ProcessRun;
 
     static Run run(const QString& program, const QStringList& args, int timeoutMs = 180000) {
-        QProcess p;
-        p.start(program, args);
-        if (!p.waitForFinished(timeoutMs)) {
-            p.kill();
-            p.waitForFinished();
-        }
-        Run r;
-        r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;  // -1: a signal
-        r.out = p.readAllStandardOutput();
-        r.err = p.readAllStandardError();
-        return r;
+        return test::runProcess(program, args, timeoutMs);
     }
     Run cli(const QStringList& args) { return run(QStringLiteral(LE_CLI_PATH), args); }
     QString path(const QString& name) const { return m_dir.filePath(name); }
