@@ -211,9 +211,11 @@ void VaeGan::discriminatorStep(const torch::Tensor& real, const torch::Tensor& r
     total.backward();
     clippedStep(*m_dOptimizer, m_dOptimizer->param_groups()[0].params(), m_options.recipe.clip);
     ++m_dSteps;
-    out["d_loss"] = dLoss.item<double>();
-    out["d_real"] = torch::sigmoid(realLogits).mean().item<double>();
-    out["d_fake"] = torch::sigmoid(fakeLogits).mean().item<double>();
+    // One device-to-host copy for the step's discriminator metrics, not one sync each.
+    const Metrics d = readScalars({{"d_loss", dLoss},
+                                   {"d_real", torch::sigmoid(realLogits).mean()},
+                                   {"d_fake", torch::sigmoid(fakeLogits).mean()}});
+    for (const auto& [name, value] : d) out[name] = value;
     out["r1"] = m_lastR1;
 }
 
@@ -272,12 +274,13 @@ Metrics VaeGan::trainStep(const torch::Tensor& batch) {
     m_average.update();
     ++m_stepsTaken;
 
-    out["loss"] = encoderLoss.item<double>();
-    out["kl"] = kl.item<double>();
-    out["llike"] = llike.item<double>();
-    out["gan_g"] = ganG.item<double>();
-    out["nll"] = nll.item<double>();
-    out["recon_mse"] = (recon.detach() - x).pow(2).mean().item<double>();
+    const Metrics vae = readScalars({{"loss", encoderLoss},
+                                     {"kl", kl},
+                                     {"llike", llike},
+                                     {"gan_g", ganG},
+                                     {"nll", nll},
+                                     {"recon_mse", (recon.detach() - x).pow(2).mean()}});
+    for (const auto& [name, value] : vae) out[name] = value;
     return out;
 }
 
