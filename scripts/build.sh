@@ -7,9 +7,9 @@
 #   --torch PREFIX  build against another LibTorch than Debian's: a LibTorch folder (an unpacked
 #                   CPU or CUDA LibTorch zip), the cmake prefix of a pip torch
 #                   (python3 -c 'import torch; print(torch.utils.cmake_prefix_path)'), or
-#                   "python" for that pip torch. A CUDA LibTorch on a machine without nvcc is
-#                   imported directly (cmake/ImportTorch.cmake): its TorchConfig.cmake would stop
-#                   for want of a CUDA toolkit that the build does not need.
+#                   "python" for that pip torch (asking $PYTHON, default python3). A CUDA LibTorch
+#                   on a machine without nvcc is imported directly (cmake/ImportTorch.cmake): its
+#                   TorchConfig.cmake would stop for want of a CUDA toolkit the build does not need.
 #   --no-gui        models/ and the device check only (no Qt, no OpenCV): what a GPU machine
 #                   without Qt can build; then `build/bench/device/latent-explorer-device-check`.
 #   --build-dir DIR default: build
@@ -28,7 +28,11 @@ have_cuda_toolkit() {
 torch_root() {
   local prefix=$1
   [[ $prefix == python ]] &&
-    prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+    prefix=$("${PYTHON:-python3}" -c 'import torch; print(torch.utils.cmake_prefix_path)')
+  if [[ ! -d $prefix ]]; then
+    echo "scripts/build.sh: --torch $1: $prefix is not a folder" >&2
+    exit 2
+  fi
   prefix=$(cd "$prefix" && pwd)
   if [[ -f $prefix/share/cmake/Torch/TorchConfig.cmake ]]; then echo "$prefix"
   elif [[ -f $prefix/Torch/TorchConfig.cmake ]]; then (cd "$prefix/../.." && pwd)
