@@ -171,7 +171,8 @@ private slots:
         const double glowBpd = load("glow").header.metrics.value("bpd").toDouble();
         const double pixelBpd = load("pixelcnn").header.metrics.value("bpd").toDouble();
         qInfo("held-out bits/dim: glow %.3f, pixelcnn %.3f", glowBpd, pixelBpd);
-        // Shipped 3.420; issue 12's bar of 3.2 is not met (models/pretrained/glow_fashion-mnist.md).
+        // Shipped 3.420; issue 12's bar of 3.2 is not met
+        // (models/pretrained/glow_fashion-mnist.md).
         QVERIFY2(glowBpd <= 3.45, qPrintable(QString::number(glowBpd)));
         QVERIFY2(pixelBpd <= 3.0, qPrintable(QString::number(pixelBpd)));  // issue 12's bar
     }
