@@ -12,6 +12,7 @@
 #include "tiny_checkpoints.h"
 #include "ui/views/compare_view.h"
 #include "ui/widgets/image_view.h"
+#include "ui/widgets/series_colours.h"
 
 #include <QComboBox>
 #include <QFile>
@@ -175,6 +176,18 @@ void TestCompareView::everyModelIsMeasuredAgainstTheData() {
     QCOMPARE(view.table()->item(2, CompareView::ReconstructionColumn)->text(),
              QStringLiteral("\u2014"));
     QCOMPARE(view.spectrumPlot()->graphCount(), 6);
+    // Each model in the colour it has in every view (the Temperature tab's rows), the data in
+    // black, and no two alike.
+    QSet<QRgb> colours;
+    for (int r = 0; r < 6; ++r) {
+        const QColor colour = view.table()->item(r, CompareView::ModelColumn)->foreground().color();
+        QCOMPARE(colour, r == 0 ? QColor(Qt::black) : le::seriesColour(r - 1));
+        QCOMPARE(view.spectrumPlot()->graph(r)->pen().color(), colour);
+        colours.insert(colour.rgb());
+    }
+    QCOMPARE(colours.size(), 6);
+    for (int i = 0; i < le::seriesColourCount(); ++i) colours.insert(le::seriesColour(i).rgb());
+    QCOMPARE(colours.size(), 1 + le::seriesColourCount());  // ten models before one repeats
     QCOMPARE(view.spectrumPlot()->yAxis->scaleType(), QCPAxis::stLogarithmic);
     QVERIFY(view.verdictText().contains(QStringLiteral("VAE blurrier than the data")));
     QVERIFY(view.verdictText().contains(QStringLiteral("GAN sharper than the VAE")));

@@ -20,6 +20,7 @@
 #include "tiny_checkpoints.h"
 #include "ui/qt_image.h"
 #include "ui/views/temperature_view.h"
+#include "ui/widgets/series_colours.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -340,6 +341,8 @@ void TestTemperatureView::sliderResamplesEveryRowWithOneSeed() {
         }
         QVERIFY(
             view->rowText(r).contains(le::temperatureMeaning(m_catalog[r].family).toHtmlEscaped()));
+        // The row's swatch is the model's colour in Compare too (same order of models).
+        QVERIFY(view->rowText(r).contains(le::seriesColour(r).name()));
     }
 
     // The slider, by keyboard: Page Down is T − 0.25, and the spin box follows.

@@ -3,6 +3,7 @@
 #include "core/jobs/temperature_grid_job.h"
 #include "ui/qt_image.h"
 #include "ui/widgets/image_view.h"
+#include "ui/widgets/series_colours.h"
 #include "ui/widgets/view_controls.h"
 #include "ui/workspace_state.h"
 
@@ -39,13 +40,9 @@ const char* const kSeedKey = "compare/seed";
 const char* const kLastExportKey = "compare/lastExport";
 constexpr int kGridSize = 150;
 
+// Row 0 is the data; the models follow in the order every view lists them.
 QColor rowColour(int row) {
-    static const QColor palette[] = {QColor(0x4E, 0x79, 0xA7), QColor(0xE1, 0x57, 0x59),
-                                     QColor(0x59, 0xA1, 0x4F), QColor(0xF2, 0x8E, 0x2B),
-                                     QColor(0xB0, 0x7A, 0xA1), QColor(0x76, 0xB7, 0xB2),
-                                     QColor(0xED, 0xC9, 0x48), QColor(0x9C, 0x75, 0x5F)};
-    if (row == 0) return Qt::black;  // the data
-    return palette[(row - 1) % 8];
+    return row == 0 ? QColor(Qt::black) : seriesColour(row - 1);
 }
 
 QString cell(double value, int decimals, const QString& suffix = {}) {

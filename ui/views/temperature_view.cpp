@@ -1,6 +1,7 @@
 #include "ui/views/temperature_view.h"
 
 #include "ui/qt_image.h"
+#include "ui/widgets/series_colours.h"
 #include "ui/widgets/view_controls.h"
 #include "ui/workspace_state.h"
 
@@ -37,13 +38,6 @@ constexpr double kMinT = 0.1, kMaxT = 1.5;
 constexpr int kGridCell = 84;    // one sample: 28 px at 3×
 constexpr int kSweepCell = 112;  // K samples tiled
 constexpr int kTitleWidth = 170;
-
-QColor rowColour(int row) {
-    static const QColor palette[] = {QColor(0xE1, 0x57, 0x59), QColor(0x4E, 0x79, 0xA7),
-                                     QColor(0x59, 0xA1, 0x4F), QColor(0xF2, 0x8E, 0x2B),
-                                     QColor(0xB0, 0x7A, 0xA1), QColor(0x76, 0xB7, 0xB2)};
-    return palette[row % 6];
-}
 
 int tileColumnsFor(int count) {
     return std::max(1, int(std::ceil(std::sqrt(double(count)))));
@@ -470,7 +464,7 @@ void TemperatureView::updateRowLabel(int row) {
         detail = tr("%1 ms").arg(s.ms, 0, 'f', s.ms < 10 ? 1 : 0);
     label->setText(QStringLiteral("<span style='color:%1'>\u25a0</span> <b>%2</b><br>"
                                   "<small>%3</small><br><small>%4</small>")
-                       .arg(rowColour(row).name(), s.title.toHtmlEscaped(),
+                       .arg(seriesColour(row).name(), s.title.toHtmlEscaped(),
                             temperatureMeaning(s.family).toHtmlEscaped(), detail));
     if (!s.error.isEmpty()) label->setToolTip(s.error);
 }

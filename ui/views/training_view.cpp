@@ -3,6 +3,7 @@
 #include "core/storage/model_catalog.h"
 #include "ui/qt_image.h"
 #include "ui/widgets/image_view.h"
+#include "ui/widgets/series_colours.h"
 #include "ui/workspace_state.h"
 
 #include <QAction>
@@ -45,14 +46,6 @@ const char* const kByStep = "step";
 const char* const kByWallTime = "wall_time";
 const char* const kOverlaid = "overlaid";
 const char* const kSmallMultiples = "small_multiples";
-
-QColor runColour(int index) {
-    static const QColor palette[] = {QColor(0x4E, 0x79, 0xA7), QColor(0xE1, 0x57, 0x59),
-                                     QColor(0x59, 0xA1, 0x4F), QColor(0xF2, 0x8E, 0x2B),
-                                     QColor(0xB0, 0x7A, 0xA1), QColor(0x76, 0xB7, 0xB2),
-                                     QColor(0xED, 0xC9, 0x48), QColor(0x9C, 0x75, 0x5F)};
-    return palette[index % 8];
-}
 
 QString duration(double seconds) {
     if (!std::isfinite(seconds) || seconds < 0) return QStringLiteral("\u2014");
@@ -322,7 +315,7 @@ void TrainingView::addRun(const RunRecord& record) {
     run.item->setCheckState(Qt::Checked);
     run.item->setData(Qt::UserRole, record.dir);
     run.graph = m_plot->addGraph();
-    run.graph->setPen(QPen(runColour(m_runs.size()), 1.6));
+    run.graph->setPen(QPen(seriesColour(m_runs.size()), 1.6));
     run.graph->setName(record.spec.title());
     m_runs.insert(record.dir, run);
     updateRunItem(m_runs[record.dir]);
