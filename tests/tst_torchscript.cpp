@@ -234,6 +234,21 @@ void TestTorchScript::catalogListsIt() {
     QCOMPARE(skipped.size(), 1);
     QVERIFY2(skipped[0].contains("no_decode.pt") && skipped[0].contains("decode"),
              qPrintable(skipped[0]));
+
+    // A folder scan (the user's checkpoints folder) finds TorchScript files beside .lec ones,
+    // and names each file it could not read.
+    const QString folder = path("folder");
+    QVERIFY(QDir().mkpath(folder));
+    QVERIFY(QFile::copy(m_vae, folder + "/mine.pt"));
+    QVERIFY(QFile::copy(path("notes.pt"), folder + "/notes.pt"));
+    QVERIFY(QFile::copy(m_vae, folder + "/readme.txt"));
+    skipped.clear();
+    const QVector<CatalogEntry> scanned = scanCheckpoints({folder}, {}, &skipped);
+    QCOMPARE(scanned.size(), 1);
+    QCOMPARE(QFileInfo(scanned[0].path).fileName(), QStringLiteral("mine.pt"));
+    QCOMPARE(scanned[0].family, QStringLiteral("torchscript-vae"));
+    QCOMPARE(skipped.size(), 1);
+    QVERIFY2(skipped[0].startsWith("notes.pt"), qPrintable(skipped[0]));
 }
 
 void TestTorchScript::cliCommands() {

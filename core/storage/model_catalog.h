@@ -26,8 +26,9 @@ struct CatalogEntry {
 
 // Reads one checkpoint's header; throws DataError naming the file. Classifiers are refused.
 CatalogEntry catalogEntry(const QString& path);
-// Every generative *.lec (sorted by file name) in `dirs` and `files`; unreadable files and
-// classifiers are skipped (their problem goes to `skipped`, "file: reason", when given).
+// Every generative model in `dirs` (*.lec and TorchScript *.pt, *.ts, *.pth, sorted by file
+// name) and in `files`; unreadable files, classifiers and TorchScript files without the
+// contract's metadata are skipped (their problem goes to `skipped`, "file: reason", when given).
 QVector<CatalogEntry> scanCheckpoints(const QStringList& dirs, const QStringList& files = {},
                                       QStringList* skipped = nullptr);
 // What the model registry knows of a family (models/generative_model.h FamilyInfo), for views
