@@ -9,6 +9,8 @@
 #include <QJsonObject>
 #include <QtTest>
 
+#include <map>
+
 using namespace le;
 
 // Every shipped generative checkpoint still loads and still meets the held-out metrics it was saved
@@ -190,6 +192,64 @@ private slots:
         // (models/pretrained/glow_fashion-mnist.md).
         QVERIFY2(glowBpd <= 3.45, qPrintable(QString::number(glowBpd)));
         QVERIFY2(pixelBpd <= 3.0, qPrintable(QString::number(pixelBpd)));  // issue 12's bar
+    }
+
+    // Issue 12's bars for the shipped faces models, each family sampled at its default
+    // temperature as Compare samples it: every sample finite (no family "(failed)"), the GAN at
+    // least 1.5x as sharp as the VAE, the VAE at most half as sharp as the data, the GAN's
+    // classifier_fd the lowest, Glow at most 3.0 bits/dim. The bars not met (every FD under 4x the
+    // floor, PixelCNN at 3.0 bits/dim) are guarded at the shipped values; the recipes say more.
+    void shippedFacesModelsMeetTheBars() {
+        const QDir dir(pretrainedDir());
+        auto file = [&](const char* family) {
+            return dir.filePath(QStringLiteral("%1_faces.lec").arg(QLatin1String(family)));
+        };
+        for (const char* family : {"vae", "dcgan", "glow", "pixelcnn"})
+            if (!QFile::exists(file(family)))
+                QSKIP(qPrintable(QStringLiteral("no shipped %1_faces.lec").arg(family)));
+        const Dataset data = loadDatasetByName("faces", false, 0, kRecordImages, {3, 32, 32});
+        const int64_t count = sampleCount();
+        const torch::Tensor real = data.test.images.slice(0, 0, count);
+        const double dataSharpness = meanSharpness(real);
+        LoadedClassifier judge = loadClassifierCheckpoint(shippedClassifierPath("faces"));
+        torch::NoGradGuard noGrad;
+
+        std::map<std::string, double> fd, sharpness;
+        for (const char* family : {"dcgan", "vae", "glow", "vaegan", "vqvae", "vqvae2"}) {
+            if (!QFile::exists(file(family))) continue;
+            LoadedCheckpoint loaded = loadCheckpoint(file(family));
+            const double t = loaded.model->defaultTemperature();
+            const torch::Tensor samples = loaded.model->sample(count, t, 1);
+            QVERIFY2(torch::isfinite(samples).all().item<bool>(), family);
+            const torch::Tensor shown = samples.clamp(-1, 1);
+            fd[family] = classifierFrechetDistance(*judge.classifier, shown, real);
+            sharpness[family] = meanSharpness(shown) / dataSharpness;
+            qInfo("faces %s (T %.1f): classifier_fd %.1f, sharpness / data %.3f", family, t,
+                  fd[family], sharpness[family]);
+        }
+        // A PixelCNN sample takes 3072 sequential steps: a few show that it samples; its
+        // classifier_fd (780 on 200 samples in `eval`) is far above the GAN's.
+        LoadedCheckpoint pixel = loadCheckpoint(file("pixelcnn"));
+        QVERIFY(torch::isfinite(pixel.model->sample(2, 1.0, 1)).all().item<bool>());
+
+        QVERIFY2(sharpness["dcgan"] >= 1.5 * sharpness["vae"],
+                 "GAN samples at least 1.5x as sharp as VAE samples");
+        QVERIFY2(sharpness["vae"] <= 0.5, "VAE samples at most half as sharp as the data");
+        for (const auto& [family, distance] : fd)
+            if (family != "dcgan")
+                QVERIFY2(fd["dcgan"] < distance,
+                         qPrintable(QStringLiteral("the GAN's classifier_fd below %1's")
+                                        .arg(QString::fromStdString(family))));
+        // Shipped: 139 on 1000 samples, 186 on this test's 300 (the estimate is biased upwards
+        // at small counts); the stage before scored 328 on 1000. 4x the floor would be 72.
+        QVERIFY2(fd["dcgan"] <= 250, qPrintable(QString::number(fd["dcgan"])));
+
+        const double glowBpd = loadCheckpoint(file("glow")).header.metrics.value("bpd").toDouble();
+        const double pixelBpd = pixel.header.metrics.value("bpd").toDouble();
+        qInfo("faces held-out bits/dim: glow %.3f, pixelcnn %.3f", glowBpd, pixelBpd);
+        QVERIFY2(glowBpd <= 3.0, qPrintable(QString::number(glowBpd)));  // issue 12's bar
+        // Shipped 3.455; issue 12's bar of 3.0 is not met (models/pretrained/pixelcnn_faces.md).
+        QVERIFY2(pixelBpd <= 3.5, qPrintable(QString::number(pixelBpd)));
     }
 
 private:
