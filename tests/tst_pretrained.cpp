@@ -171,7 +171,7 @@ private slots:
         }
 
         // Issue 12: the GAN's samples closest to the data of every family that samples, each
-        // at its default temperature (Glow's 0.7). `eval` on 1000: DCGAN 23.1 against
+        // at its default temperature (Glow's 0.7). `eval` on 1000: DCGAN 21.5 against
         // VQ-VAE-2 39.5, VQ-VAE 44.9, VAE-GAN 57.1, VAE 86.4, PixelCNN 117, Glow 196.
         for (const char* family :
              {"glow", "pixelcnn", "vaegan", "vqvae2", "vqvae"}) {  // VAE: above
