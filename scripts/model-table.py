@@ -25,8 +25,8 @@ def last_eval(text):
     return found
 
 
-def cell(value, digits):
-    return "–" if value is None else f"{value:.{digits}f}"
+def cell(value, form):
+    return "–" if value is None else form.format(value)
 
 
 def main():
@@ -43,12 +43,10 @@ def main():
         bpd = m.get("bpd")
         fd, floor = m.get("classifier_fd"), m.get("classifier_fd_floor")
         rows.append((dataset, TITLES[family],
-                     "–" if bpd is None else f"{bpd:.3f}" + ("" if family in EXACT else " (bound)"),
-                     "–" if fd is None else f"{fd:.1f} ({floor:.1f})",
-                     cell(m.get("sample_sharpness_rel"), 2) + "×"
-                     if m.get("sample_sharpness_rel") is not None else "–",
-                     cell(m.get("recon_mse"), 4) if family not in EXACT or family == "glow"
-                     else "–",
+                     cell(bpd, "{:.3f}" + ("" if family in EXACT else " (bound)")),
+                     cell(fd, "{:.1f}") + ("" if fd is None else f" ({floor:.1f})"),
+                     cell(m.get("sample_sharpness_rel"), "{:.2f}×"),
+                     cell(m.get("recon_mse"), "{:.4f}"),
                      str(data.get("samples", "–")),
                      f"{data.get('temperature', 1.0):g}"))
     print("| dataset | model | bits/dim | classifier FD (floor) | sample sharpness × data "

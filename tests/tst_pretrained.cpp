@@ -131,6 +131,8 @@ private slots:
                  "VQ-VAE reconstructions sharper than the VAE's");
         QVERIFY2(vqMse <= vaeMse * 1.1, "at a similar reconstruction error or better");
 
+        std::map<std::string, double> sampleFd;  // at T = 1, seed 1: measured once, asserted twice
+
         // The VAE-GAN sits between: sharper than the VAE, with the encoder the GAN lacks (issue
         // 14's bars): samples at least 1.3x as sharp as the VAE's, closer to the data by the
         // classifier's FD (57 against 88 in `eval`, 75 against 90 in this test's 300), and
@@ -140,6 +142,7 @@ private slots:
             const torch::Tensor samples = hybrid.model->sample(count, 1.0, 1).clamp(-1, 1);
             const double sharp = meanSharpness(samples);
             const double fd = classifierFrechetDistance(*judge.classifier, samples, real);
+            sampleFd["vaegan"] = fd;
             const torch::Tensor recon =
                 hybrid.model->decode(hybrid.model->encode(real)).clamp(-1, 1);
             qInfo(
@@ -164,6 +167,8 @@ private slots:
             const torch::Tensor vqSamples = vq.model->sample(count, 1.0, 1).clamp(-1, 1);
             const double fd = classifierFrechetDistance(*judge.classifier, samples, real);
             const double vqFd = classifierFrechetDistance(*judge.classifier, vqSamples, real);
+            sampleFd["vqvae2"] = fd;
+            sampleFd["vqvae"] = vqFd;
             qInfo("vqvae2: reconstruction mse %.4f (vqvae %.4f), classifier_fd %.1f (vqvae %.1f)",
                   mse, vqMse, fd, vqFd);
             QVERIFY2(mse < vqMse, "VQ-VAE-2 reconstructions at a lower MSE than the VQ-VAE's");
@@ -178,15 +183,24 @@ private slots:
             if (!dir.exists(QStringLiteral("%1_fashion-mnist.lec").arg(family))) continue;
             LoadedCheckpoint other = load(family);
             const double t = other.model->defaultTemperature();
-            const torch::Tensor samples = other.model->sample(count, t, 1).clamp(-1, 1);
-            const double fd = classifierFrechetDistance(*judge.classifier, samples, real);
+            if (!sampleFd.count(family) || t != 1.0) {
+                const torch::Tensor samples = other.model->sample(count, t, 1).clamp(-1, 1);
+                sampleFd[family] = classifierFrechetDistance(*judge.classifier, samples, real);
+            }
+            const double fd = sampleFd[family];
             qInfo("classifier_fd: %s %.1f (T %.1f) against dcgan %.1f", family, fd, t, ganFd);
             QVERIFY2(ganFd < fd, qPrintable(QStringLiteral("the GAN's classifier_fd below %1's")
                                                 .arg(QLatin1String(family))));
         }
 
-        const double glowBpd = load("glow").header.metrics.value("bpd").toDouble();
-        const double pixelBpd = load("pixelcnn").header.metrics.value("bpd").toDouble();
+        auto recordedBpd = [&](const char* family) {
+            return readCheckpointHeader(
+                       dir.filePath(QStringLiteral("%1_fashion-mnist.lec").arg(family)))
+                .metrics.value("bpd")
+                .toDouble();
+        };
+        const double glowBpd = recordedBpd("glow");
+        const double pixelBpd = recordedBpd("pixelcnn");
         qInfo("held-out bits/dim: glow %.3f, pixelcnn %.3f", glowBpd, pixelBpd);
         // Shipped 3.420; issue 12's bar of 3.2 is not met
         // (models/pretrained/glow_fashion-mnist.md).
@@ -244,7 +258,7 @@ private slots:
         // on this test's 300); the first stage scored 328 on 1000. 4x the floor would be 72.
         QVERIFY2(fd["dcgan"] <= 250, qPrintable(QString::number(fd["dcgan"])));
 
-        const double glowBpd = loadCheckpoint(file("glow")).header.metrics.value("bpd").toDouble();
+        const double glowBpd = readCheckpointHeader(file("glow")).metrics.value("bpd").toDouble();
         const double pixelBpd = pixel.header.metrics.value("bpd").toDouble();
         qInfo("faces held-out bits/dim: glow %.3f, pixelcnn %.3f", glowBpd, pixelBpd);
         QVERIFY2(glowBpd <= 3.0, qPrintable(QString::number(glowBpd)));    // issue 12's bar

@@ -1,5 +1,7 @@
 #include "ui/main_window.h"
 
+#include "core/storage/checkpoint.h"
+
 #include "ui/views/autoregressive_view.h"
 #include "ui/views/compare_view.h"
 #include "ui/views/interpolation_view.h"
@@ -200,9 +202,9 @@ void MainWindow::buildStatusBar() {
 }
 
 void MainWindow::chooseCheckpoint() {
-    const QString path =
-        QFileDialog::getOpenFileName(this, tr("Open checkpoint"), m_checkpointDir,
-                                     tr("Models (*.lec *.pt *.ts *.pth);;All files (*)"));
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open checkpoint"), m_checkpointDir,
+        tr("Models (%1);;All files (*)").arg(modelFileFilters().join(' ')));
     if (!path.isEmpty()) openCheckpoint(path);
 }
 

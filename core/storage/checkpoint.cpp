@@ -143,9 +143,8 @@ std::istringstream weightStream(const QByteArray& weights) {
 bool isTorchScriptPath(const QString& path) {
     QFile file(path);
     if (file.open(QIODevice::ReadOnly) && file.read(kZipMagic.size()) == kZipMagic) return true;
-    const QString suffix = QFileInfo(path).suffix().toLower();
-    return suffix == QLatin1String("pt") || suffix == QLatin1String("ts") ||
-           suffix == QLatin1String("pth");
+    const QString suffix = QStringLiteral("*.") + QFileInfo(path).suffix().toLower();
+    return suffix != QLatin1String("*.lec") && modelFileFilters().contains(suffix);
 }
 
 bool isWhole(const QJsonValue& v) {
@@ -339,6 +338,11 @@ void saveClassifierCheckpoint(const QString& path, Classifier& classifier,
     std::ostringstream weights;
     classifier.saveWeights(weights);
     writeCheckpoint(path, std::move(header), weights.str());
+}
+
+QStringList modelFileFilters() {
+    return {QStringLiteral("*.lec"), QStringLiteral("*.pt"), QStringLiteral("*.ts"),
+            QStringLiteral("*.pth")};
 }
 
 CheckpointHeader readCheckpointHeader(const QString& path) {

@@ -56,6 +56,10 @@ void saveCheckpoint(const QString& path, GenerativeModel& model, CheckpointHeade
 // header apart from its module: it is loaded and checked whole (as loadCheckpoint does).
 CheckpointHeader readCheckpointHeader(const QString& path);
 
+// The file names a model may have, as name filters: "*.lec" and the TorchScript suffixes. For
+// folder scans and file dialogs; opening a file goes by its contents first.
+QStringList modelFileFilters();
+
 // parseDevice ("auto", "cpu", "cuda", "cuda:N") for a name from the user or a view, failing with
 // a DataError like every other problem the jobs report.
 torch::Device deviceFromName(const QString& name);

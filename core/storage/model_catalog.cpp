@@ -110,9 +110,7 @@ QVector<CatalogEntry> scanCheckpoints(const QStringList& dirs, const QStringList
     QStringList paths;
     for (const QString& dir : dirs) {
         const QFileInfoList found =
-            QDir(dir).entryInfoList({QStringLiteral("*.lec"), QStringLiteral("*.pt"),
-                                     QStringLiteral("*.ts"), QStringLiteral("*.pth")},
-                                    QDir::Files, QDir::Name);
+            QDir(dir).entryInfoList(modelFileFilters(), QDir::Files, QDir::Name);
         for (const QFileInfo& info : found) paths << info.absoluteFilePath();
     }
     for (const QString& file : files) paths << QFileInfo(file).absoluteFilePath();
