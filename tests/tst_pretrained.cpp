@@ -32,6 +32,14 @@ class TestPretrained : public QObject {
     static double recordTolerance() { return heldOutImages() >= kRecordImages ? 0.01 : 0.10; }
     static int64_t sampleCount() { return std::min<int64_t>(heldOutImages(), kSamples); }
 
+    // What two sets of real images score, as `eval`'s classifier_fd_floor: the first `count` test
+    // images against the next `count`, at the sample count the test measures at (the estimate's
+    // upward bias at small counts applies to both sides).
+    static double classifierFdFloor(Classifier& judge, const ImageSet& test, int64_t count) {
+        return classifierFrechetDistance(judge, test.images.slice(0, count, 2 * count),
+                                         test.images.slice(0, 0, count));
+    }
+
 private slots:
     void shippedCheckpointsMeetTheirRecords_data() {
         QTest::addColumn<QString>("path");
@@ -119,6 +127,12 @@ private slots:
         QVERIFY2(ganSharp >= 1.5 * vaeSharp, "GAN samples at least 1.5x as sharp as VAE samples");
         QVERIFY2(ganFd < vaeFd, "the GAN's classifier_fd below the VAE's");
         QVERIFY2(vaeSharp <= 0.5 * dataSharpness, "VAE samples at most half as sharp as data");
+        const double floor = classifierFdFloor(*judge.classifier, data.test, count);
+        qInfo("classifier_fd floor %.1f: dcgan at %.1fx", floor, ganFd / floor);
+        // Issue 12's bar is 4x. `eval` scores the shipped GAN 12.1 against its floor 3.1 (3.9x),
+        // but against these 1000 test images rather than `eval`'s next 1000 it scores 13.7
+        // (4.4x; 2.3x on the default 300): met at the edge, so guarded here at 4.5x.
+        QVERIFY2(ganFd <= 4.5 * floor, "the GAN's classifier_fd at most 4.5x the floor");
 
         const torch::Tensor vaeRecon = vae.model->decode(vae.model->encode(real)).clamp(-1, 1);
         const torch::Tensor vqRecon = vq.model->decode(vq.model->encode(real)).clamp(-1, 1);
@@ -176,7 +190,7 @@ private slots:
         }
 
         // Issue 12: the GAN's samples closest to the data of every family that samples, each
-        // at its default temperature (Glow's 0.7). `eval` on 1000: DCGAN 21.5 against
+        // at its default temperature (Glow's 0.7). `eval` on 1000: DCGAN 12.1 against
         // VQ-VAE-2 39.5, VQ-VAE 44.9, VAE-GAN 57.1, VAE 86.4, PixelCNN 117, Glow 196.
         for (const char* family :
              {"glow", "pixelcnn", "vaegan", "vqvae2", "vqvae"}) {  // VAE: above
@@ -211,8 +225,9 @@ private slots:
     // Issue 12's bars for the shipped faces models, each family sampled at its default
     // temperature as Compare samples it: every sample finite (no family "(failed)"), the GAN at
     // least 1.5x as sharp as the VAE, the VAE at most half as sharp as the data, the GAN's
-    // classifier_fd the lowest, Glow and PixelCNN at most 3.0 bits/dim. The bar not met (every FD
-    // under 4x the floor) is guarded at the GAN's shipped value; the recipes say more.
+    // classifier_fd the lowest and within 4x the floor, Glow and PixelCNN at most 3.0 bits/dim.
+    // The issue asks 4x of every family; only the GAN meets it (35.4, 2.0x, in `eval`; 3.3x on
+    // this test's 300), the recipes say how far the others are.
     void shippedFacesModelsMeetTheBars() {
         const QDir dir(pretrainedDir());
         auto file = [&](const char* family) {
@@ -242,7 +257,7 @@ private slots:
                   fd[family], sharpness[family]);
         }
         // A PixelCNN sample takes 3072 sequential steps: a few show that it samples; its
-        // classifier_fd (780 on 200 samples in `eval`) is far above the GAN's.
+        // classifier_fd (510 on 200 samples in `eval`) is far above the GAN's.
         LoadedCheckpoint pixel = loadCheckpoint(file("pixelcnn"));
         QVERIFY(torch::isfinite(pixel.model->sample(2, 1.0, 1)).all().item<bool>());
 
@@ -254,9 +269,10 @@ private slots:
                 QVERIFY2(fd["dcgan"] < distance,
                          qPrintable(QStringLiteral("the GAN's classifier_fd below %1's")
                                         .arg(QString::fromStdString(family))));
-        // Shipped: 123 on 1000 samples (the estimate is biased upwards at small counts, so more
-        // on this test's 300); the first stage scored 328 on 1000. 4x the floor would be 72.
-        QVERIFY2(fd["dcgan"] <= 250, qPrintable(QString::number(fd["dcgan"])));
+        const double floor = classifierFdFloor(*judge.classifier, data.test, count);
+        qInfo("faces classifier_fd floor %.1f: dcgan at %.1fx", floor, fd["dcgan"] / floor);
+        QVERIFY2(fd["dcgan"] <= 4 * floor,
+                 "the GAN's classifier_fd at most 4x the floor (issue 12)");
 
         const double glowBpd = readCheckpointHeader(file("glow")).metrics.value("bpd").toDouble();
         const double pixelBpd = pixel.header.metrics.value("bpd").toDouble();
