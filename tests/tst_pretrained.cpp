@@ -1,5 +1,6 @@
 #include "core/data/datasets.h"
 #include "core/interactive/engine.h"
+#include "core/latent/sample_quality.h"
 #include "core/metrics/classification.h"
 #include "core/metrics/metrics.h"
 #include "core/storage/checkpoint.h"
@@ -31,14 +32,6 @@ class TestPretrained : public QObject {
     }
     static double recordTolerance() { return heldOutImages() >= kRecordImages ? 0.01 : 0.10; }
     static int64_t sampleCount() { return std::min<int64_t>(heldOutImages(), kSamples); }
-
-    // What two sets of real images score, as `eval`'s classifier_fd_floor: the first `count` test
-    // images against the next `count`, at the sample count the test measures at (the estimate's
-    // upward bias at small counts applies to both sides).
-    static double classifierFdFloor(Classifier& judge, const ImageSet& test, int64_t count) {
-        return classifierFrechetDistance(judge, test.images.slice(0, count, 2 * count),
-                                         test.images.slice(0, 0, count));
-    }
 
 private slots:
     void shippedCheckpointsMeetTheirRecords_data() {
@@ -111,23 +104,27 @@ private slots:
         };
         const Dataset data = loadDatasetByName("fashion-mnist", false, 0, 2000, {1, 28, 28});
         const int64_t count = sampleCount();
-        const torch::Tensor real = data.test.images.slice(0, 0, count);
-        const double dataSharpness = meanSharpness(real);
-        LoadedClassifier judge = loadClassifierCheckpoint(shippedClassifierPath("fashion-mnist"));
+        // `eval`'s reference: the first `count` test images, the next `count` for the floor.
+        const SampleReference reference =
+            makeSampleReference(data.test, "fashion-mnist", count, count);
+        QVERIFY2(reference.classifier, qPrintable(reference.note));
+        const torch::Tensor& real = reference.real;
+        const double dataSharpness = reference.sharpness;
+        Classifier& judge = *reference.classifier->classifier;
         torch::NoGradGuard noGrad;
 
         LoadedCheckpoint vae = load("vae"), gan = load("dcgan"), vq = load("vqvae");
         const torch::Tensor vaeSamples = vae.model->sample(count, 1.0, 1).clamp(-1, 1);
         const torch::Tensor ganSamples = gan.model->sample(count, 1.0, 1).clamp(-1, 1);
         const double vaeSharp = meanSharpness(vaeSamples), ganSharp = meanSharpness(ganSamples);
-        const double vaeFd = classifierFrechetDistance(*judge.classifier, vaeSamples, real);
-        const double ganFd = classifierFrechetDistance(*judge.classifier, ganSamples, real);
+        const double vaeFd = classifierFrechetDistance(judge, vaeSamples, real);
+        const double ganFd = classifierFrechetDistance(judge, ganSamples, real);
         qInfo("sample sharpness / data: vae %.3f, dcgan %.3f; classifier_fd: vae %.1f, dcgan %.1f",
               vaeSharp / dataSharpness, ganSharp / dataSharpness, vaeFd, ganFd);
         QVERIFY2(ganSharp >= 1.5 * vaeSharp, "GAN samples at least 1.5x as sharp as VAE samples");
         QVERIFY2(ganFd < vaeFd, "the GAN's classifier_fd below the VAE's");
         QVERIFY2(vaeSharp <= 0.5 * dataSharpness, "VAE samples at most half as sharp as data");
-        const double floor = classifierFdFloor(*judge.classifier, data.test, count);
+        const double floor = reference.fdFloor;
         qInfo("classifier_fd floor %.1f: dcgan at %.1fx", floor, ganFd / floor);
         // Issue 12's bar is 4x. `eval` scores the shipped GAN 12.1 against its floor 3.1 (3.9x),
         // but against these 1000 test images rather than `eval`'s next 1000 it scores 13.7
@@ -155,7 +152,7 @@ private slots:
             LoadedCheckpoint hybrid = load("vaegan");
             const torch::Tensor samples = hybrid.model->sample(count, 1.0, 1).clamp(-1, 1);
             const double sharp = meanSharpness(samples);
-            const double fd = classifierFrechetDistance(*judge.classifier, samples, real);
+            const double fd = classifierFrechetDistance(judge, samples, real);
             sampleFd["vaegan"] = fd;
             const torch::Tensor recon =
                 hybrid.model->decode(hybrid.model->encode(real)).clamp(-1, 1);
@@ -179,8 +176,8 @@ private slots:
             const double mse = reconstructionMse(real, recon);
             const torch::Tensor samples = two.model->sample(count, 1.0, 1).clamp(-1, 1);
             const torch::Tensor vqSamples = vq.model->sample(count, 1.0, 1).clamp(-1, 1);
-            const double fd = classifierFrechetDistance(*judge.classifier, samples, real);
-            const double vqFd = classifierFrechetDistance(*judge.classifier, vqSamples, real);
+            const double fd = classifierFrechetDistance(judge, samples, real);
+            const double vqFd = classifierFrechetDistance(judge, vqSamples, real);
             sampleFd["vqvae2"] = fd;
             sampleFd["vqvae"] = vqFd;
             qInfo("vqvae2: reconstruction mse %.4f (vqvae %.4f), classifier_fd %.1f (vqvae %.1f)",
@@ -199,7 +196,7 @@ private slots:
             const double t = other.model->defaultTemperature();
             if (!sampleFd.count(family) || t != 1.0) {
                 const torch::Tensor samples = other.model->sample(count, t, 1).clamp(-1, 1);
-                sampleFd[family] = classifierFrechetDistance(*judge.classifier, samples, real);
+                sampleFd[family] = classifierFrechetDistance(judge, samples, real);
             }
             const double fd = sampleFd[family];
             qInfo("classifier_fd: %s %.1f (T %.1f) against dcgan %.1f", family, fd, t, ganFd);
@@ -238,9 +235,12 @@ private slots:
                 QSKIP(qPrintable(QStringLiteral("no shipped %1_faces.lec").arg(family)));
         const Dataset data = loadDatasetByName("faces", false, 0, kRecordImages, {3, 32, 32});
         const int64_t count = sampleCount();
-        const torch::Tensor real = data.test.images.slice(0, 0, count);
-        const double dataSharpness = meanSharpness(real);
-        LoadedClassifier judge = loadClassifierCheckpoint(shippedClassifierPath("faces"));
+        // `eval`'s reference: the first `count` test images, the next `count` for the floor.
+        const SampleReference reference = makeSampleReference(data.test, "faces", count, count);
+        QVERIFY2(reference.classifier, qPrintable(reference.note));
+        const torch::Tensor& real = reference.real;
+        const double dataSharpness = reference.sharpness;
+        Classifier& judge = *reference.classifier->classifier;
         torch::NoGradGuard noGrad;
 
         std::map<std::string, double> fd, sharpness;
@@ -251,7 +251,7 @@ private slots:
             const torch::Tensor samples = loaded.model->sample(count, t, 1);
             QVERIFY2(torch::isfinite(samples).all().item<bool>(), family);
             const torch::Tensor shown = samples.clamp(-1, 1);
-            fd[family] = classifierFrechetDistance(*judge.classifier, shown, real);
+            fd[family] = classifierFrechetDistance(judge, shown, real);
             sharpness[family] = meanSharpness(shown) / dataSharpness;
             qInfo("faces %s (T %.1f): classifier_fd %.1f, sharpness / data %.3f", family, t,
                   fd[family], sharpness[family]);
@@ -269,7 +269,7 @@ private slots:
                 QVERIFY2(fd["dcgan"] < distance,
                          qPrintable(QStringLiteral("the GAN's classifier_fd below %1's")
                                         .arg(QString::fromStdString(family))));
-        const double floor = classifierFdFloor(*judge.classifier, data.test, count);
+        const double floor = reference.fdFloor;
         qInfo("faces classifier_fd floor %.1f: dcgan at %.1fx", floor, fd["dcgan"] / floor);
         QVERIFY2(fd["dcgan"] <= 4 * floor,
                  "the GAN's classifier_fd at most 4x the floor (issue 12)");
