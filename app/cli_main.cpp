@@ -503,7 +503,7 @@ void requireModelShape(const ImageSet& set, const QString& dataset,
 const char* const kClassifierFdNote =
     "classifier_fd: Fréchet distance in the features of the project's own classifier, not FID, "
     "between the samples and held-out test images; classifier_fd_floor: the same for as many "
-    "real test images";
+    "real test images; recon_classifier_fd: the same for those real images' reconstructions";
 
 double temperatureArg(const Args& args) {
     const double t = args.number("temperature", 1.0);
@@ -582,6 +582,12 @@ int cmdEval(const QStringList& arguments) {
         metrics["recon_sharpness"] = meanSharpness(recon);
         metrics["recon_sharpness_rel"] =
             metrics["recon_sharpness"] / std::max(1e-12, reference.sharpness);
+        // The reconstructions of the floor's own real images: how close decoding alone comes,
+        // so a sample FD splits into what the decoder loses and what the prior adds.
+        if (reference.classifier) {
+            const SampleQuality r = measureSamples(recon, reference);
+            if (r.nonFinite == 0) metrics["recon_classifier_fd"] = r.classifierFd;
+        }
         if (!metrics.count("recon_mse")) metrics["recon_mse"] = reconstructionMse(real, recon);
     }
     QJsonObject json{{"checkpoint", args.text("checkpoint")},

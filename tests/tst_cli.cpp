@@ -187,6 +187,15 @@ private slots:
                                 "sample_sharpness_rel", "data_sharpness", "bpd"})
             QVERIFY2(metrics.contains(key), key);
         QVERIFY(metrics["classifier_fd"].toDouble() > 0);
+        // Decoding the encoder's codes of real images comes closer to the data than decoding the
+        // prior's: the split that says whether the decoder or the prior holds a model back.
+        QVERIFY2(metrics.contains("recon_classifier_fd"), "recon_classifier_fd");
+        const double reconFd = metrics["recon_classifier_fd"].toDouble();
+        qInfo("classifier_fd %.2f, recon_classifier_fd %.2f, floor %.2f",
+              metrics["classifier_fd"].toDouble(), reconFd,
+              metrics["classifier_fd_floor"].toDouble());
+        QVERIFY(reconFd > 0);
+        QVERIFY(reconFd < metrics["classifier_fd"].toDouble());
         const QJsonObject classifier = json["classifier"].toObject();
         QCOMPARE(classifier["samples"].toInt(), 150);
         QVERIFY(classifier["note"].toString().contains("not FID"));

@@ -168,12 +168,26 @@ void TestCompareView::everyModelIsMeasuredAgainstTheData() {
     QVERIFY(!std::isnan(row("glow").reconstructionMse));
     QVERIFY(!std::isnan(row("vqvae").reconstructionMse));
     QVERIFY(std::isnan(row("dcgan").reconstructionMse));  // no trained encoder
+    // The reconstructions' distance where a family encodes (tst_cli checks, on a trained VAE,
+    // that it sits below the samples'); Glow's inverse is exact, so its reconstructions score the
+    // data's own distance, the floor.
+    for (const char* family : {"vae", "vqvae", "glow"}) {
+        qInfo("%s: classifier FD %.4g, reconstructions %.4g, floor %.4g", family,
+              row(family).classifierFd, row(family).reconstructionFd, rows[0].classifierFd);
+        QVERIFY(std::isfinite(row(family).reconstructionFd));
+        QVERIFY(row(family).reconstructionFd >= 0);
+    }
+    QVERIFY(std::abs(row("glow").reconstructionFd - rows[0].classifierFd) <
+            1e-2 * rows[0].classifierFd + 1e-6);
+    QVERIFY(std::isnan(row("dcgan").reconstructionFd));
     QVERIFY(!std::isnan(row("glow").bitsPerDim));
     QVERIFY(!std::isnan(row("pixelcnn").bitsPerDim));
     QVERIFY(std::isnan(row("vae").bitsPerDim));
     QCOMPARE(view.table()->rowCount(), 6);
     QVERIFY(view.table()->item(1, CompareView::SharpnessColumn)->text().contains(QChar(0xd7)));
     QCOMPARE(view.table()->item(2, CompareView::ReconstructionColumn)->text(),
+             QStringLiteral("\u2014"));
+    QCOMPARE(view.table()->item(2, CompareView::ReconstructionDistanceColumn)->text(),
              QStringLiteral("\u2014"));
     QCOMPARE(view.spectrumPlot()->graphCount(), 6);
     // Each model in the colour it has in every view (the Temperature tab's rows), the data in
@@ -200,6 +214,7 @@ void TestCompareView::everyModelIsMeasuredAgainstTheData() {
     QCOMPARE(lines.size(), 7);
     QVERIFY(lines[0].startsWith(QStringLiteral("model,checkpoint,temperature,sharpness")));
     QVERIFY(lines[4].contains(QStringLiteral("c_glow.lec")));  // header, data, then by file
+    QVERIFY(lines[0].contains(QStringLiteral(",classifier_fd,recon_classifier_fd,")));
     const QString pngPath = m_tmp.filePath("compare.png");
     QVERIFY2(view.exportFigure(pngPath), qPrintable(view.errorText()));
     QVERIFY(!QImage(pngPath).isNull());

@@ -88,7 +88,7 @@ QString compareCsv(const std::vector<CompareRow>& rows) {
     QString csv = QStringLiteral(
         "model,checkpoint,temperature,sharpness,sharpness_ratio,high_frequency_share,high_"
         "frequency_ratio,"
-        "recon_mse,bits_per_dim,classifier_fd,ms_per_sample,error\n");
+        "recon_mse,bits_per_dim,classifier_fd,recon_classifier_fd,ms_per_sample,error\n");
     for (const CompareRow& r : rows) {
         const QStringList fields = {csvField(r.title),
                                     csvField(QFileInfo(r.checkpointPath).fileName()),
@@ -100,6 +100,7 @@ QString compareCsv(const std::vector<CompareRow>& rows) {
                                     number(r.reconstructionMse, 5),
                                     number(r.bitsPerDim, 4),
                                     number(r.classifierFd, 4),
+                                    number(r.reconstructionFd, 4),
                                     number(r.msPerSample, 3),
                                     csvField(r.error)};
         csv += fields.join(',') + '\n';
@@ -189,9 +190,12 @@ void CompareJob::process(quint64 generation) {
 
                 const torch::Tensor real =
                     fitToShape(reference.real, model.imageShape()).to(model.device());
-                if (caps.encode && caps.decode)
-                    out.reconstructionMse =
-                        reconstructionMse(real, model.decode(model.encode(real)));
+                if (caps.encode && caps.decode) {
+                    const torch::Tensor recon = model.decode(model.encode(real));
+                    out.reconstructionMse = reconstructionMse(real, recon);
+                    const SampleQuality r = measureSamples(recon, reference);
+                    if (r.nonFinite == 0) out.reconstructionFd = r.classifierFd;
+                }
                 if (caps.exactLikelihood) {
                     const Metrics m = model.evaluate(real);
                     if (m.count("bpd")) out.bitsPerDim = m.at("bpd");

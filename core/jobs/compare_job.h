@@ -3,8 +3,9 @@
 // Compare, blurriness against sharpness: the same number of samples from every chosen model (the
 // same seed) beside real test images, measured as the CLI's `eval` measures them
 // (core/latent/sample_quality.h): sharpness and high-frequency energy as ratios to the data's, the
-// classifier-feature Fréchet distance with its floor; reconstruction error where the model
-// encodes; bits per dimension where its likelihood is exact; the time per sample.
+// classifier-feature Fréchet distance with its floor; reconstruction error, and the same distance
+// for the reconstructions, where the model encodes; bits per dimension where its likelihood is
+// exact; the time per sample.
 
 #include "core/jobs/model_job.h"
 
@@ -46,6 +47,9 @@ struct CompareRow {
     double reconstructionMse = kNone;  // encode + decode of the real images, per pixel on [-1, 1]
     double bitsPerDim = kNone;         // exact likelihoods only (Glow, PixelCNN)
     double classifierFd = kNone;       // for the data row: the floor, real against real
+    // The real images' reconstructions against the same held-out images: how close decoding
+    // alone comes, so that classifierFd splits into what the decoder loses and the prior adds.
+    double reconstructionFd = kNone;
     double msPerSample = kNone;
     QString error;  // why the row has no samples, or why a number is missing
 };

@@ -166,6 +166,7 @@ QWidget* CompareView::buildResults() {
                                  tr("Recon MSE"),
                                  tr("Bits/dim"),
                                  tr("Classifier FD"),
+                                 tr("Recon FD"),
                                  tr("ms/sample")};
     const QStringList tips = {
         tr("The real test images first, then each model"),
@@ -177,6 +178,9 @@ QWidget* CompareView::buildResults() {
         tr("Exact negative log-likelihood in bits per dimension (Glow, PixelCNN)"),
         tr("Fr\u00e9chet distance in the features of the project's own classifier against "
            "held-out images (not FID); the data row is the floor at this sample count"),
+        tr("The same distance for the real images' reconstructions: how close decoding alone "
+           "comes. Samples further than this lose the rest in the prior; \u2014 without an "
+           "encoder"),
         tr("Sampling time per image, batched where the family can")};
     m_table->setHorizontalHeaderLabels(headers);
     for (int c = 0; c < ColumnCount; ++c) m_table->horizontalHeaderItem(c)->setToolTip(tips[c]);
@@ -344,6 +348,7 @@ void CompareView::fillTableRow(int row) {
         data && !std::isnan(r.classifierFd)
             ? QStringLiteral("%1 (floor)").arg(cell(r.classifierFd, 2))
             : cell(r.classifierFd, 2),
+        cell(r.reconstructionFd, 2),
         cell(r.msPerSample, 1)};
     for (int c = 0; c < ColumnCount; ++c) {
         auto* item = new QTableWidgetItem(values[c]);

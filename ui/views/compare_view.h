@@ -40,6 +40,7 @@ public:
         ReconstructionColumn,
         BitsPerDimColumn,
         DistanceColumn,
+        ReconstructionDistanceColumn,
         TimeColumn,
         ColumnCount
     };
