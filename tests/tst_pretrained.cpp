@@ -255,7 +255,7 @@ private slots:
                   fd[family], sharpness[family]);
         }
         // A PixelCNN sample takes 3072 sequential steps: a few show that it samples; its
-        // classifier_fd (518 on 200 samples in `eval`) is far above the GAN's.
+        // classifier_fd (544 on 200 samples in `eval`) is far above the GAN's.
         LoadedCheckpoint pixel = loadCheckpoint(file("pixelcnn"));
         QVERIFY(torch::isfinite(pixel.model->sample(2, 1.0, 1)).all().item<bool>());
 
