@@ -584,10 +584,8 @@ int cmdEval(const QStringList& arguments) {
             metrics["recon_sharpness"] / std::max(1e-12, reference.sharpness);
         // The reconstructions of the floor's own real images: how close decoding alone comes,
         // so a sample FD splits into what the decoder loses and what the prior adds.
-        if (reference.classifier) {
-            const SampleQuality r = measureSamples(recon, reference);
-            if (r.nonFinite == 0) metrics["recon_classifier_fd"] = r.classifierFd;
-        }
+        const double reconFd = measureSamples(recon, reference).classifierFd;
+        if (std::isfinite(reconFd)) metrics["recon_classifier_fd"] = reconFd;
         if (!metrics.count("recon_mse")) metrics["recon_mse"] = reconstructionMse(real, recon);
     }
     QJsonObject json{{"checkpoint", args.text("checkpoint")},

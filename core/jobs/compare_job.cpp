@@ -193,8 +193,7 @@ void CompareJob::process(quint64 generation) {
                 if (caps.encode && caps.decode) {
                     const torch::Tensor recon = model.decode(model.encode(real));
                     out.reconstructionMse = reconstructionMse(real, recon);
-                    const SampleQuality r = measureSamples(recon, reference);
-                    if (r.nonFinite == 0) out.reconstructionFd = r.classifierFd;
+                    out.reconstructionFd = measureSamples(recon, reference).classifierFd;
                 }
                 if (caps.exactLikelihood) {
                     const Metrics m = model.evaluate(real);
