@@ -19,6 +19,8 @@ constexpr double kMinLogScale = -7.0;
 constexpr double kMaxLogScale = 2.0;
 // The bottom stepper's seed, derived from the run's seed so that one seed draws both grids.
 constexpr uint64_t kBottomSeedOffset = 0x9e3779b97f4a7c15ull;
+// The refinement's R1 penalty every this many discriminator steps (lazy, as the DCGAN family's).
+constexpr int64_t kRefineR1Interval = 4;
 
 [[noreturn]] void configError(const std::string& what) {
     throw ModelError("vqvae2: " + what);
@@ -80,7 +82,26 @@ VqVae2Options VqVae2Options::fromConfig(const ModelConfig& config) {
         configError("prior_kernel must be odd, got " + std::to_string(o.priorKernel));
     o.recipe = o.recipe.read(config, "vqvae2");
     o.priorRecipe = o.priorRecipe.read(config, "vqvae2", "prior_");
+    o.refineFrom = config.getIntIn("refine_from", o.refineFrom, 0, 100000000);
+    if (o.refines() && o.refineFrom < o.aeSteps)
+        configError("refine_from (" + std::to_string(o.refineFrom) +
+                    ") must come after the autoencoder's ae_steps (" + std::to_string(o.aeSteps) +
+                    "), or be 0");
+    o.refineAdv = config.getDouble("refine_adv", o.refineAdv);
+    if (!(o.refineAdv >= 0.0 && std::isfinite(o.refineAdv)))
+        configError("refine_adv must be >= 0, got " + config.getString("refine_adv", ""));
+    o.refineR1 = config.getDouble("refine_r1", o.refineR1);
+    if (!(o.refineR1 >= 0.0 && std::isfinite(o.refineR1)))
+        configError("refine_r1 must be >= 0, got " + config.getString("refine_r1", ""));
+    o.refineDiscHidden = config.getIntIn("refine_disc_hidden", o.refineDiscHidden, 8, 256);
+    o.refineRecipe = o.refineRecipe.read(config, "vqvae2", "refine_");
     return o;
+}
+
+OptimiserRecipe VqVae2Options::defaultRefineRecipe() {
+    OptimiserRecipe r;
+    r.lr = 2e-4;  // VQGAN's rate for the decoder and the discriminator alike
+    return r;
 }
 
 ModelConfig VqVae2Options::toConfig() const {
@@ -97,6 +118,13 @@ ModelConfig VqVae2Options::toConfig() const {
     c.set("prior_kernel", priorKernel);
     recipe.write(c);
     priorRecipe.write(c, "prior_");
+    if (refines()) {  // files that never refine keep the config they always had
+        c.set("refine_from", refineFrom);
+        c.set("refine_adv", refineAdv);
+        c.set("refine_r1", refineR1);
+        c.set("refine_disc_hidden", refineDiscHidden);
+        refineRecipe.write(c, "refine_");
+    }
     return c;
 }
 
@@ -126,13 +154,13 @@ VqVae2NetImpl::VqVae2NetImpl(const VqVae2Options& o) : m_options(o) {
         "top_to_bottom", nn::Sequential(conv(d, h, 3, 1, 1), ResidualBlock(h), nn::ReLU()));
     m_bottomIn = register_module("bottom_in", nn::Sequential(conv(2 * h, d, 1)));
     m_topUp = register_module("top_up", nn::Sequential(conv(d, d, 3, 1, 1)));
+    m_lastDecoderLayer =
+        TransposedConv2d(nn::ConvTranspose2dOptions(h, c, 4).stride(2).padding(1));
     m_decoder = register_module(
         "decoder",
         nn::Sequential(conv(2 * d, h, 3, 1, 1), ResidualBlock(h), ResidualBlock(h), nn::ReLU(),
                        TransposedConv2d(nn::ConvTranspose2dOptions(h, h, 4).stride(2).padding(1)),
-                       nn::ReLU(),
-                       TransposedConv2d(nn::ConvTranspose2dOptions(h, c, 4).stride(2).padding(1)),
-                       nn::Tanh()));
+                       nn::ReLU(), m_lastDecoderLayer, nn::Tanh()));
     topCodebook = register_module("top_codebook", Codebook(o.codes, d, o.decay));
     bottomCodebook = register_module("bottom_codebook", Codebook(o.codes, d, o.decay));
     topPrior =
@@ -201,6 +229,12 @@ std::vector<torch::Tensor> VqVae2NetImpl::priorParameters() {
     for (auto* module : std::initializer_list<torch::nn::Module*>{
              topPrior.get(), bottomPrior.get(), m_conditionEmbedding.get(), m_condition.get()})
         for (const auto& t : module->parameters()) p.push_back(t);
+    return p;
+}
+
+std::vector<torch::Tensor> VqVae2NetImpl::decoderParameters() {
+    std::vector<torch::Tensor> p = m_topUp->parameters();
+    for (const auto& t : m_decoder->parameters()) p.push_back(t);
     return p;
 }
 
@@ -299,9 +333,28 @@ private:
 
 // ---- the family ------------------------------------------------------------------------------
 
+namespace {
+
+// A patch discriminator for the refinement: one logit per overlapping patch of about 10×10 pixels
+// (two stride-2 4×4 convolutions, then a 3×3), LeakyReLU(0.2) as VQGAN's.
+torch::nn::Sequential patchDiscriminator(int64_t channels, int64_t hidden) {
+    namespace nn = torch::nn;
+    const auto leaky = [] { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)); };
+    return nn::Sequential(conv(channels, hidden, 4, 2, 1), leaky(),
+                          conv(hidden, 2 * hidden, 4, 2, 1), leaky(), conv(2 * hidden, 1, 3, 1, 1));
+}
+
+}  // namespace
+
 VqVae2::VqVae2(const VqVae2Options& options) : FamilyModel(options, VqVae2Net(options)) {
+    if (m_options.refines())
+        m_discriminator =
+            patchDiscriminator(m_options.shape.channels, m_options.refineDiscHidden);
     makeOptimizers();
-    m_average.reset(m_net->priorParameters(), m_options.priorRecipe.ema);
+    std::vector<torch::Tensor> averaged = m_net->priorParameters();
+    if (m_options.refines())
+        for (const auto& p : m_net->decoderParameters()) averaged.push_back(p);
+    m_average.reset(averaged, m_options.priorRecipe.ema);
 }
 
 Capabilities VqVae2::capabilities() const {
@@ -316,7 +369,11 @@ int64_t VqVae2::latentDim() const {
 }
 
 bool VqVae2::inPriorPhase() const {
-    return m_net->stepsTaken.item<int64_t>() >= m_options.aeSteps;
+    return m_net->stepsTaken.item<int64_t>() >= m_options.aeSteps && !inRefinePhase();
+}
+
+bool VqVae2::inRefinePhase() const {
+    return m_options.refines() && m_net->stepsTaken.item<int64_t>() >= m_options.refineFrom;
 }
 
 void VqVae2::makeOptimizers() {
@@ -331,16 +388,29 @@ void VqVae2::makeOptimizers() {
         autoencoder, torch::optim::AdamOptions(m_options.recipe.lr));
     m_priorOptimizer = std::make_unique<torch::optim::Adam>(
         prior, torch::optim::AdamOptions(m_options.priorRecipe.lr));
+    if (!m_options.refines()) return;
+    // VQGAN's Adam for both sides of the refinement; the likelihood's scale follows the decoder.
+    const auto adam = [](double lr) { return torch::optim::AdamOptions(lr).betas({0.5, 0.9}); };
+    std::vector<torch::Tensor> decoder = m_net->decoderParameters();
+    decoder.push_back(m_net->named_parameters(/*recurse=*/false)["log_scale"]);
+    m_refineOptimizer =
+        std::make_unique<torch::optim::Adam>(decoder, adam(m_options.refineRecipe.lr));
+    m_dOptimizer = std::make_unique<torch::optim::Adam>(m_discriminator->parameters(),
+                                                        adam(m_options.refineRecipe.lr));
 }
 
 void VqVae2::setLearningRate(double lr) {
     checkLearningRate(lr);
-    (inPriorPhase() ? m_options.priorRecipe : m_options.recipe).lr = lr;
+    (inRefinePhase()  ? m_options.refineRecipe
+     : inPriorPhase() ? m_options.priorRecipe
+                      : m_options.recipe)
+        .lr = lr;
 }
 
 void VqVae2::to(torch::Device device) {
     const bool moved = device != m_device;
     GenerativeModel::to(device);
+    if (m_discriminator) m_discriminator->to(device);
     if (moved) makeOptimizers();
 }
 
@@ -487,11 +557,87 @@ Metrics VqVae2::priorStep(const torch::Tensor& x) {
     return m;
 }
 
+// Reals towards 1, refined reconstructions towards 0, per patch, with the lazy R1 penalty on
+// reals (each image's mean patch logit) that keeps the DCGAN family stable.
+void VqVae2::discriminatorStep(const torch::Tensor& real, const torch::Tensor& fake,
+                               Metrics& out) {
+    const bool penalise = m_options.refineR1 > 0.0 && m_dSteps % kRefineR1Interval == 0;
+    const torch::Tensor realIn = penalise ? real.detach().requires_grad_(true) : real;
+    const torch::Tensor realLogits = m_discriminator->forward(realIn);
+    const torch::Tensor fakeLogits = m_discriminator->forward(fake);
+    const torch::Tensor dLoss =
+        torch::softplus(-realLogits).mean() + torch::softplus(fakeLogits).mean();
+    torch::Tensor total = dLoss;
+    if (penalise) {
+        const torch::Tensor grad =
+            torch::autograd::grad({realLogits.flatten(1).mean(1).sum()}, {realIn}, {},
+                                  /*retain_graph=*/true, /*create_graph=*/true)[0];
+        const torch::Tensor r1 = grad.pow(2).flatten(1).sum(1).mean();
+        m_lastR1 = r1.item<double>();
+        total = total + 0.5 * m_options.refineR1 * double(kRefineR1Interval) * r1;
+    }
+    m_dOptimizer->zero_grad();
+    total.backward();
+    clippedStep(*m_dOptimizer, m_dOptimizer->param_groups()[0].params(),
+                m_options.refineRecipe.clip);
+    ++m_dSteps;
+    const Metrics d = readScalars({{"d_loss", dLoss},
+                                   {"d_real", torch::sigmoid(realLogits).mean()},
+                                   {"d_fake", torch::sigmoid(fakeLogits).mean()}});
+    for (const auto& [name, value] : d) out[name] = value;
+    out["r1"] = m_lastR1;
+}
+
+Metrics VqVae2::refineStep(const torch::Tensor& x) {
+    VqVae2NetImpl& net = *m_net;
+    VqVae2NetImpl::Encoded codes;
+    {
+        torch::NoGradGuard noGrad;  // the codes stay what the priors were trained on
+        codes = net.encode(x, false);
+    }
+    const torch::Tensor recon = net.decode(codes.qTop, codes.qBottom);
+    const int64_t refineSteps = net.stepsTaken.item<int64_t>() - m_options.refineFrom;
+    const double lr = m_options.refineRecipe.learningRate(refineSteps);
+    setAdamLearningRate(*m_refineOptimizer, lr);
+    setAdamLearningRate(*m_dOptimizer, lr);
+
+    Metrics out;
+    discriminatorStep(x, recon.detach(), out);
+
+    const torch::Tensor l1 = (recon - x).abs().mean();
+    const torch::Tensor ganG = torch::softplus(-m_discriminator->forward(recon)).mean();
+    // VQGAN's adaptive weight: the GAN term's gradient at the last layer scaled to the
+    // reconstruction's, so that neither swamps the other whatever their raw sizes.
+    const torch::Tensor last = net.lastDecoderWeight();
+    const torch::Tensor gL1 = torch::autograd::grad({l1}, {last}, {}, true)[0];
+    const torch::Tensor gGan = torch::autograd::grad({ganG}, {last}, {}, true)[0];
+    const torch::Tensor weight =
+        (gL1.norm() / (gGan.norm() + 1e-4)).clamp(0.0, 1e4).detach() * m_options.refineAdv;
+    const torch::Tensor loss = l1 + weight * ganG;
+    const torch::Tensor scaleNll =
+        -discretizedLogisticLogProb(x, recon.detach(), net.logScale()).mean();
+    m_refineOptimizer->zero_grad();
+    (loss + scaleNll).backward();
+    clippedStep(*m_refineOptimizer, m_refineOptimizer->param_groups().front().params(),
+                m_options.refineRecipe.clip);
+    m_average.update();
+    const Metrics g = readScalars({{"loss", loss},
+                                   {"recon_l1", l1},
+                                   {"recon_mse", (recon - x).pow(2).mean()},
+                                   {"gan_g", ganG},
+                                   {"adv_weight", weight}});
+    for (const auto& [name, value] : g) out[name] = value;
+    out["phase"] = 3.0;
+    return out;
+}
+
 Metrics VqVae2::trainStep(const torch::Tensor& batch) {
     checkImageBatch(batch, "vqvae2 trainStep");
     m_net->train();
     const torch::Tensor x = batch.to(m_device, torch::kFloat);
-    Metrics m = inPriorPhase() ? priorStep(x) : autoencoderStep(x);
+    Metrics m = inRefinePhase() ? refineStep(x)
+                : inPriorPhase() ? priorStep(x)
+                                 : autoencoderStep(x);
     m_net->stepsTaken.add_(1);
     m_stepsTaken = m_net->stepsTaken.item<int64_t>();
     return m;

@@ -16,6 +16,15 @@
 // Two phases by step count, as the VQ-VAE: `ae_steps` autoencoder steps (MSE + β·both
 // commitments), then the two priors together on the frozen encoder's codes.
 //
+// An optional third phase, from step `refine_from` (0: never; at least ae_steps), refines the
+// decoder adversarially as VQGAN does (Esser et al. 2021, "Taming Transformers"): the encoder,
+// codebooks and priors stay frozen, so the codes, and with them the priors' likelihoods, do not
+// move; only the decoder learns, from an L1 reconstruction term plus a patch discriminator's
+// non-saturating GAN loss weighted adaptively (λ = ‖∇L1‖ / ‖∇L_GAN‖ at the decoder's last layer,
+// times `refine_adv`). The discriminator (conv 4×4/2 twice, then 3×3 to one logit per patch;
+// lazy R1 on reals) lives beside the network and is not saved: a run continued with --init starts
+// it afresh. The weight average, when the priors keep one, covers the decoder too.
+//
 // Code grid. Both levels packed into one grid of bottom-width columns (CodeLevel): the top grid's
 // cells first, then the bottom grid's, so that 4×4 + 8×8 codes make a 10×8 grid. One codebook size
 // K for both levels (each level has its own codebook). encode()/decode() work on the quantised
@@ -26,9 +35,12 @@
 //
 // Config keys: channels, height, width; hidden (64), codes (K, 16, 2..1024), code_dim (16), beta
 // (0.25), decay (0.99), ae_steps (3000), prior_hidden (64), prior_layers (6), prior_kernel (3),
-// the autoencoder's optimiser recipe keys and the priors' with the prefix "prior_", as the VQ-VAE.
+// the autoencoder's optimiser recipe keys and the priors' with the prefix "prior_", as the VQ-VAE;
+// refine_from (0), refine_adv (0.5, ≥ 0), refine_r1 (1.0, ≥ 0), refine_disc_hidden (64, 8..256)
+// and the refinement's recipe keys with the prefix "refine_" (lr 2e-4).
 
 #include "models/family_model.h"
+#include "models/layers.h"
 #include "models/generative_model.h"
 #include "models/pixelcnn.h"
 #include "models/training_recipe.h"
@@ -53,6 +65,14 @@ struct VqVae2Options {
     int64_t priorKernel = 3;
     OptimiserRecipe recipe;
     OptimiserRecipe priorRecipe = VqVaeOptions::defaultPriorRecipe();
+    int64_t refineFrom = 0;
+    double refineAdv = 0.5;
+    double refineR1 = 1.0;
+    int64_t refineDiscHidden = 64;
+    OptimiserRecipe refineRecipe = defaultRefineRecipe();
+
+    static OptimiserRecipe defaultRefineRecipe();
+    bool refines() const { return refineFrom > 0; }
 
     static VqVae2Options fromConfig(const ModelConfig& config);  // validates, throws ModelError
     ModelConfig toConfig() const;
@@ -91,6 +111,10 @@ public:
     torch::Tensor logScale() const;
     // The priors' parameters (the condition network included): what the second phase trains.
     std::vector<torch::Tensor> priorParameters();
+    // The decoder's parameters (the top codes' upsampling included): what the refinement trains.
+    std::vector<torch::Tensor> decoderParameters();
+    // The weight of the decoder's last layer, where the refinement balances its two losses.
+    torch::Tensor lastDecoderWeight() const { return m_lastDecoderLayer->weight; }
 
     Codebook topCodebook{nullptr}, bottomCodebook{nullptr};
     PixelCnnNet topPrior{nullptr}, bottomPrior{nullptr};
@@ -100,6 +124,7 @@ private:
     VqVae2Options m_options;
     torch::nn::Sequential m_encoderBottom{nullptr}, m_encoderTop{nullptr}, m_topToBottom{nullptr},
         m_bottomIn{nullptr}, m_topUp{nullptr}, m_decoder{nullptr};
+    TransposedConv2d m_lastDecoderLayer{nullptr};
     torch::nn::Embedding m_conditionEmbedding{nullptr};
     torch::nn::Sequential m_condition{nullptr};
     torch::Tensor m_logScale;
@@ -136,6 +161,7 @@ public:
     int64_t blankCode() const override;  // the bottom level's most used code
     int64_t blankCode(int level) const;  // 0: top, 1: bottom
     bool inPriorPhase() const;
+    bool inRefinePhase() const;
 
     CodeLevels unpack(const torch::Tensor& packed) const;
     torch::Tensor pack(const CodeLevels& levels) const;
@@ -146,10 +172,17 @@ public:
 private:
     Metrics autoencoderStep(const torch::Tensor& x);
     Metrics priorStep(const torch::Tensor& x);
+    Metrics refineStep(const torch::Tensor& x);
+    void discriminatorStep(const torch::Tensor& real, const torch::Tensor& fake, Metrics& out);
     void checkCodes(const torch::Tensor& codes, const char* what) const;
     void makeOptimizers();
 
     std::unique_ptr<torch::optim::Adam> m_aeOptimizer, m_priorOptimizer;
+    // The refinement's patch discriminator and the optimisers of both sides (when it refines).
+    torch::nn::Sequential m_discriminator{nullptr};
+    std::unique_ptr<torch::optim::Adam> m_refineOptimizer, m_dOptimizer;
+    int64_t m_dSteps = 0;
+    double m_lastR1 = 0.0;
 };
 
 void registerVqVae2(ModelRegistry& registry);

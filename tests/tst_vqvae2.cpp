@@ -1,9 +1,11 @@
 // VQ-VAE-2: the two code levels packed into one grid, the bottom prior conditioned on the top
 // codes, stepping both grids (cached and naive alike, anchors kept), the two training phases on
-// Fashion-MNIST, weights and phase surviving a save/load.
+// Fashion-MNIST, weights and phase surviving a save/load, and the adversarial refinement of the
+// decoder sharpening reconstructions while the codes and priors stay as they were.
 
 #include "core/data/fashion_mnist.h"
 #include "core/errors.h"
+#include "core/metrics/metrics.h"
 #include "models/vqvae2.h"
 
 #include <QElapsedTimer>
@@ -250,7 +252,97 @@ private slots:
         QVERIFY_EXCEPTION_THROWN(copy->loadWeights(other), le::ModelError);
     }
 
+    void refinementSharpensTheDecoderAndLeavesTheCodes() {
+        if (m_fashion.train.size() == 0) QSKIP("Fashion-MNIST is not installed");
+        torch::manual_seed(2025);
+        le::ModelConfig config = vq2Config({1, 28, 28}, kAeSteps);
+        config.set("refine_from", int64_t{kAeSteps});
+        config.set("refine_adv", 2.0);  // a short run: a strong GAN term, so its effect shows
+        auto model = le::ModelRegistry::instance().create("vqvae2", config);
+        le::test::trainSteps(*model, m_fashion.train.images, kAeSteps, 64);
+        QVERIFY(asVq2(*model).inRefinePhase() && !asVq2(*model).inPriorPhase());
+        // The control: the same autoencoder refined by its L1 term alone (refine_adv = 0).
+        config.set("refine_adv", 0.0);
+        auto control = le::ModelRegistry::instance().create("vqvae2", config);
+        std::stringstream weights;
+        model->saveWeights(weights);
+        control->loadWeights(weights);
+        control->setStepsTaken(model->stepsTaken());
+        const torch::Tensor heldOut = m_fashion.test.images.slice(0, 0, 500);
+        const auto reconstruct = [&](le::GenerativeModel& m) {
+            torch::NoGradGuard noGrad;
+            le::AveragedWeightsScope averaged(m);
+            return m.codeGrid()->decodeCodes(m.codeGrid()->encodeCodes(heldOut));
+        };
+        const torch::Tensor codesBefore = model->codeGrid()->encodeCodes(heldOut);
+        const torch::Tensor before = reconstruct(*model);
+        const le::Metrics mid = model->evaluate(heldOut);
+        QElapsedTimer clock;
+        clock.start();
+        const le::Metrics last =
+            le::test::trainSteps(*model, m_fashion.train.images, kRefineSteps, 64);
+        QCOMPARE(last.at("phase"), 3.0);
+        QVERIFY(last.count("d_real") && last.count("adv_weight"));
+        const torch::Tensor after = reconstruct(*model);
+        const le::Metrics end = model->evaluate(heldOut);
+        torch::manual_seed(2026);
+        le::test::trainSteps(*control, m_fashion.train.images, kRefineSteps, 64);
+        const double data = le::meanSharpness(heldOut);
+        const double sharpBefore = le::meanSharpness(before) / data;
+        const double sharpAfter = le::meanSharpness(after) / data;
+        const double sharpL1 = le::meanSharpness(reconstruct(*control)) / data;
+        const double mseBefore = (before - heldOut).pow(2).mean().item<double>();
+        const double mseAfter = (after - heldOut).pow(2).mean().item<double>();
+        qInfo("%.1f s: %d refinement steps, reconstruction sharpness %.3f -> %.3f of the data's "
+              "(%.3f by L1 alone), MSE %.4f -> %.4f, adv_weight %.3f",
+              clock.elapsed() / 1000.0, kRefineSteps, sharpBefore, sharpAfter, sharpL1, mseBefore,
+              mseAfter, last.at("adv_weight"));
+        // The codes and the priors' likelihood of them must not move; the decoder must.
+        QVERIFY(torch::equal(model->codeGrid()->encodeCodes(heldOut), codesBefore));
+        QCOMPARE(end.at("prior_nll"), mid.at("prior_nll"));
+        QVERIFY2(sharpAfter > kSharperBy * sharpBefore,
+                 qPrintable(QString("%1 -> %2").arg(sharpBefore).arg(sharpAfter)));
+        // The sharpening is the discriminator's doing, not the switch from MSE to L1.
+        QVERIFY2(sharpAfter > kSharperThanL1By * sharpL1,
+                 qPrintable(QString("%1 against %2 by L1 alone").arg(sharpAfter).arg(sharpL1)));
+        QVERIFY2(mseAfter < 1.5 * mseBefore,
+                 qPrintable(QString("%1 -> %2").arg(mseBefore).arg(mseAfter)));
+        QVERIFY(std::isfinite(end.at("bpd")));
+    }
+
+    void refinementConfigAndWeights() {
+        le::ModelConfig config = vq2Config({1, 28, 28}, 10);
+        config.set("refine_from", int64_t{5});
+        QVERIFY_EXCEPTION_THROWN(le::ModelRegistry::instance().create("vqvae2", config),
+                                 le::ModelError);
+        config.set("refine_from", int64_t{10});
+        config.set("refine_adv", -1.0);
+        QVERIFY_EXCEPTION_THROWN(le::ModelRegistry::instance().create("vqvae2", config),
+                                 le::ModelError);
+        config.set("refine_adv", 0.25);
+        auto refining = le::ModelRegistry::instance().create("vqvae2", config);
+        QCOMPARE(refining->config().getDouble("refine_adv", 0.0), 0.25);
+        QCOMPARE(refining->config().getString("refine_from", ""), std::string("10"));
+        // A file that never refines keeps the config it always had.
+        auto plain = makeVq2({1, 28, 28}, 10);
+        QVERIFY(!plain->config().has("refine_from"));
+        // The discriminator is not saved, so a plain file continues as a refining run (--init)
+        // and a refined file opens without one.
+        const torch::Tensor x = torch::rand({4, 1, 28, 28}) * 2 - 1;
+        std::stringstream plainWeights, refinedWeights;
+        plain->saveWeights(plainWeights);
+        refining->loadWeights(plainWeights);
+        QCOMPARE(refining->evaluate(x).at("bpd"), plain->evaluate(x).at("bpd"));
+        refining->saveWeights(refinedWeights);
+        auto reopened = makeVq2({1, 28, 28}, 10);
+        reopened->loadWeights(refinedWeights);
+        QCOMPARE(reopened->evaluate(x).at("bpd"), plain->evaluate(x).at("bpd"));
+    }
+
 private:
+    static constexpr int kRefineSteps = 150;
+    static constexpr double kSharperBy = 1.15;
+    static constexpr double kSharperThanL1By = 1.25;
     static constexpr int kAeSteps = 250;
     static constexpr int kPriorSteps = 150;
     static constexpr double kMseBar = 0.08;
