@@ -79,6 +79,7 @@ VqVaeOptions VqVaeOptions::fromConfig(const ModelConfig& config) {
         configError("prior_kernel must be odd, got " + std::to_string(o.priorKernel));
     o.recipe = o.recipe.read(config, "vqvae");
     o.priorRecipe = o.priorRecipe.read(config, "vqvae", "prior_");
+    o.refine = DecoderRefinement::fromConfig(config, "vqvae", o.aeSteps);
     return o;
 }
 
@@ -105,6 +106,7 @@ ModelConfig VqVaeOptions::toConfig() const {
     c.set("prior_kernel", priorKernel);
     recipe.write(c);
     priorRecipe.write(c, "prior_");
+    refine.write(c);
     return c;
 }
 
@@ -185,14 +187,14 @@ VqVaeNetImpl::VqVaeNetImpl(const VqVaeOptions& o) {
                        nn::Conv2d(nn::Conv2dOptions(h, h, 4).stride(2).padding(1)),
                        ResidualBlock(h), ResidualBlock(h), nn::ReLU(),
                        nn::Conv2d(nn::Conv2dOptions(h, o.codeDim, 1))));
+    m_lastDecoderLayer =
+        TransposedConv2d(nn::ConvTranspose2dOptions(h, c, 4).stride(2).padding(1));
     m_decoder = register_module(
         "decoder",
         nn::Sequential(nn::Conv2d(nn::Conv2dOptions(o.codeDim, h, 3).padding(1)), ResidualBlock(h),
                        ResidualBlock(h), nn::ReLU(),
                        TransposedConv2d(nn::ConvTranspose2dOptions(h, h, 4).stride(2).padding(1)),
-                       nn::ReLU(),
-                       TransposedConv2d(nn::ConvTranspose2dOptions(h, c, 4).stride(2).padding(1)),
-                       nn::Tanh()));
+                       nn::ReLU(), m_lastDecoderLayer, nn::Tanh()));
     codebook = register_module("codebook", Codebook(o.codes, o.codeDim, o.decay));
     PixelCnnNetOptions p;
     p.channels = 1;
@@ -218,6 +220,10 @@ torch::Tensor VqVaeNetImpl::decode(const torch::Tensor& q) {
 
 torch::Tensor VqVaeNetImpl::logScale() const {
     return m_logScale.clamp(kMinLogScale, kMaxLogScale);
+}
+
+std::vector<torch::Tensor> VqVaeNetImpl::decoderParameters() {
+    return m_decoder->parameters();
 }
 
 // ---- sampler ---------------------------------------------------------------------------------
@@ -252,8 +258,13 @@ private:
 // ---- the family ------------------------------------------------------------------------------
 
 VqVae::VqVae(const VqVaeOptions& options) : FamilyModel(options, VqVaeNet(options)) {
+    if (m_options.refine.enabled())
+        m_refiner = std::make_unique<DecoderRefiner>(m_options.refine, m_options.shape.channels);
     makeOptimizers();
-    m_average.reset(m_net->prior->parameters(), m_options.priorRecipe.ema);
+    std::vector<torch::Tensor> averaged = m_net->prior->parameters();
+    if (m_refiner)
+        for (const auto& p : m_net->decoderParameters()) averaged.push_back(p);
+    m_average.reset(averaged, m_options.priorRecipe.ema);
 }
 
 Capabilities VqVae::capabilities() const {
@@ -267,7 +278,11 @@ int64_t VqVae::latentDim() const {
 }
 
 bool VqVae::inPriorPhase() const {
-    return m_net->stepsTaken.item<int64_t>() >= m_options.aeSteps;
+    return m_net->stepsTaken.item<int64_t>() >= m_options.aeSteps && !inRefinePhase();
+}
+
+bool VqVae::inRefinePhase() const {
+    return m_refiner && m_net->stepsTaken.item<int64_t>() >= m_options.refine.from;
 }
 
 void VqVae::makeOptimizers() {
@@ -278,17 +293,25 @@ void VqVae::makeOptimizers() {
         autoencoder, torch::optim::AdamOptions(m_options.recipe.lr));
     m_priorOptimizer = std::make_unique<torch::optim::Adam>(
         prior, torch::optim::AdamOptions(m_options.priorRecipe.lr));
+    if (!m_refiner) return;
+    std::vector<torch::Tensor> decoder = m_net->decoderParameters();
+    decoder.push_back(m_net->named_parameters(/*recurse=*/false)["log_scale"]);
+    m_refiner->makeOptimizers(decoder);
 }
 
 void VqVae::setLearningRate(double lr) {
     checkLearningRate(lr);
-    // One rate for the phase now training; the other keeps its own. trainStep applies it.
-    (inPriorPhase() ? m_options.priorRecipe : m_options.recipe).lr = lr;
+    // One rate for the phase now training; the others keep their own. trainStep applies it.
+    (inRefinePhase()  ? m_options.refine.recipe
+     : inPriorPhase() ? m_options.priorRecipe
+                      : m_options.recipe)
+        .lr = lr;
 }
 
 void VqVae::to(torch::Device device) {
     const bool moved = device != m_device;
     GenerativeModel::to(device);
+    if (m_refiner) m_refiner->to(device);
     if (moved) makeOptimizers();
 }
 
@@ -405,11 +428,31 @@ Metrics VqVae::priorStep(const torch::Tensor& x) {
     return {{"loss", nll.item<double>()}, {"phase", 2.0}, {"grad_norm", gradNorm}};
 }
 
+Metrics VqVae::refineStep(const torch::Tensor& x) {
+    VqVaeNetImpl& net = *m_net;
+    torch::Tensor q;
+    {
+        torch::NoGradGuard noGrad;  // the codes stay what the prior was trained on
+        q = net.codebook->lookup(net.codebook->nearest(net.encodeContinuous(x)));
+    }
+    const torch::Tensor recon = net.decode(q);
+    const torch::Tensor scaleNll =
+        -discretizedLogisticLogProb(x, recon.detach(), net.logScale()).mean();
+    const int64_t refineSteps = net.stepsTaken.item<int64_t>() - m_options.refine.from;
+    Metrics m = m_refiner->step(x, recon, net.lastDecoderWeight(), scaleNll,
+                                m_options.refine.recipe.learningRate(refineSteps));
+    m_average.update();
+    m["phase"] = 3.0;
+    return m;
+}
+
 Metrics VqVae::trainStep(const torch::Tensor& batch) {
     checkImageBatch(batch, "vqvae trainStep");
     m_net->train();
     const torch::Tensor x = batch.to(m_device, torch::kFloat);
-    Metrics m = inPriorPhase() ? priorStep(x) : autoencoderStep(x);
+    Metrics m = inRefinePhase() ? refineStep(x)
+                : inPriorPhase() ? priorStep(x)
+                                 : autoencoderStep(x);
     m_net->stepsTaken.add_(1);
     m_stepsTaken = m_net->stepsTaken.item<int64_t>();
     return m;

@@ -9,7 +9,9 @@
 // Two phases in one model, switched by step count: the first `ae_steps` train steps train the
 // encoder, codebook and decoder (MSE + β·commitment); the steps after that train the prior — a
 // gated PixelCNN over code indices, the same network as the PixelCNN family — on the codes of
-// the training batches, with the autoencoder frozen.
+// the training batches, with the autoencoder frozen. An optional third phase, from step
+// `refine_from`, refines the decoder adversarially as VQGAN does, on the frozen codes
+// (decoder_refiner.h); the weight average, when the prior keeps one, then covers the decoder too.
 //
 // Latents. encodeCodes()/decodeCodes() work on the grid of indices (N×h×w int64); encode() and
 // decode() on the quantised embeddings flattened (N × D·h·w), so that interpolation and the
@@ -30,10 +32,12 @@
 // ae_steps (3000, ≥ 0), prior_hidden (64), prior_layers (6), prior_kernel (3), the optimiser
 // recipe's keys for the autoencoder (training_recipe.h; lr 1e-3, nothing else by default) and the
 // same keys prefixed "prior_" for the prior (prior_lr 1e-3, prior_warmup 50, prior_clip 5,
-// prior_ema 0.999: the prior samples with its weight average). Each phase's schedule counts its
-// own steps.
+// prior_ema 0.999: the prior samples with its weight average), and the refinement's keys
+// (decoder_refiner.h). Each phase's schedule counts its own steps.
 
+#include "models/decoder_refiner.h"
 #include "models/family_model.h"
+#include "models/layers.h"
 #include "models/generative_model.h"
 #include "models/pixelcnn.h"
 #include "models/training_recipe.h"
@@ -56,6 +60,7 @@ struct VqVaeOptions {
     int64_t priorKernel = 3;
     OptimiserRecipe recipe;  // the autoencoder's: lr 1e-3
     OptimiserRecipe priorRecipe = defaultPriorRecipe();
+    DecoderRefinement refine;
 
     static OptimiserRecipe defaultPriorRecipe();
 
@@ -111,6 +116,10 @@ public:
     torch::Tensor encodeContinuous(const torch::Tensor& x);  // N×D×h×w, before quantising
     torch::Tensor decode(const torch::Tensor& q);            // N×D×h×w -> image in [-1, 1]
     torch::Tensor logScale() const;
+    // What the refinement trains (with the likelihood's scale); the decoder's last layer's
+    // weight, where it balances its two losses.
+    std::vector<torch::Tensor> decoderParameters();
+    torch::Tensor lastDecoderWeight() const { return m_lastDecoderLayer->weight; }
 
     Codebook codebook{nullptr};
     torch::Tensor stepsTaken;  // a buffer, so that the phase survives a save and load
@@ -118,6 +127,7 @@ public:
 
 private:
     torch::nn::Sequential m_encoder{nullptr}, m_decoder{nullptr};
+    TransposedConv2d m_lastDecoderLayer{nullptr};
     torch::Tensor m_logScale;
 };
 TORCH_MODULE(VqVaeNet);
@@ -152,14 +162,17 @@ public:
     // The code a blank cell shows while the prior has not filled it: the most used one.
     int64_t blankCode() const override;
     bool inPriorPhase() const;
+    bool inRefinePhase() const;
 
 private:
     Metrics autoencoderStep(const torch::Tensor& x);
     Metrics priorStep(const torch::Tensor& x);
+    Metrics refineStep(const torch::Tensor& x);
     void checkCodes(const torch::Tensor& codes, const char* what) const;
     void makeOptimizers();
 
     std::unique_ptr<torch::optim::Adam> m_aeOptimizer, m_priorOptimizer;
+    std::unique_ptr<DecoderRefiner> m_refiner;  // when it refines
 };
 
 void registerVqVae(ModelRegistry& registry);

@@ -19,8 +19,6 @@ constexpr double kMinLogScale = -7.0;
 constexpr double kMaxLogScale = 2.0;
 // The bottom stepper's seed, derived from the run's seed so that one seed draws both grids.
 constexpr uint64_t kBottomSeedOffset = 0x9e3779b97f4a7c15ull;
-// The refinement's R1 penalty every this many discriminator steps (lazy, as the DCGAN family's).
-constexpr int64_t kRefineR1Interval = 4;
 
 [[noreturn]] void configError(const std::string& what) {
     throw ModelError("vqvae2: " + what);
@@ -82,26 +80,8 @@ VqVae2Options VqVae2Options::fromConfig(const ModelConfig& config) {
         configError("prior_kernel must be odd, got " + std::to_string(o.priorKernel));
     o.recipe = o.recipe.read(config, "vqvae2");
     o.priorRecipe = o.priorRecipe.read(config, "vqvae2", "prior_");
-    o.refineFrom = config.getIntIn("refine_from", o.refineFrom, 0, 100000000);
-    if (o.refines() && o.refineFrom < o.aeSteps)
-        configError("refine_from (" + std::to_string(o.refineFrom) +
-                    ") must come after the autoencoder's ae_steps (" + std::to_string(o.aeSteps) +
-                    "), or be 0");
-    o.refineAdv = config.getDouble("refine_adv", o.refineAdv);
-    if (!(o.refineAdv >= 0.0 && std::isfinite(o.refineAdv)))
-        configError("refine_adv must be >= 0, got " + config.getString("refine_adv", ""));
-    o.refineR1 = config.getDouble("refine_r1", o.refineR1);
-    if (!(o.refineR1 >= 0.0 && std::isfinite(o.refineR1)))
-        configError("refine_r1 must be >= 0, got " + config.getString("refine_r1", ""));
-    o.refineDiscHidden = config.getIntIn("refine_disc_hidden", o.refineDiscHidden, 8, 256);
-    o.refineRecipe = o.refineRecipe.read(config, "vqvae2", "refine_");
+    o.refine = DecoderRefinement::fromConfig(config, "vqvae2", o.aeSteps);
     return o;
-}
-
-OptimiserRecipe VqVae2Options::defaultRefineRecipe() {
-    OptimiserRecipe r;
-    r.lr = 2e-4;  // VQGAN's rate for the decoder and the discriminator alike
-    return r;
 }
 
 ModelConfig VqVae2Options::toConfig() const {
@@ -118,13 +98,7 @@ ModelConfig VqVae2Options::toConfig() const {
     c.set("prior_kernel", priorKernel);
     recipe.write(c);
     priorRecipe.write(c, "prior_");
-    if (refines()) {  // files that never refine keep the config they always had
-        c.set("refine_from", refineFrom);
-        c.set("refine_adv", refineAdv);
-        c.set("refine_r1", refineR1);
-        c.set("refine_disc_hidden", refineDiscHidden);
-        refineRecipe.write(c, "refine_");
-    }
+    refine.write(c);
     return c;
 }
 
@@ -333,26 +307,12 @@ private:
 
 // ---- the family ------------------------------------------------------------------------------
 
-namespace {
-
-// A patch discriminator for the refinement: one logit per overlapping patch of about 10×10 pixels
-// (two stride-2 4×4 convolutions, then a 3×3), LeakyReLU(0.2) as VQGAN's.
-torch::nn::Sequential patchDiscriminator(int64_t channels, int64_t hidden) {
-    namespace nn = torch::nn;
-    const auto leaky = [] { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)); };
-    return nn::Sequential(conv(channels, hidden, 4, 2, 1), leaky(),
-                          conv(hidden, 2 * hidden, 4, 2, 1), leaky(), conv(2 * hidden, 1, 3, 1, 1));
-}
-
-}  // namespace
-
 VqVae2::VqVae2(const VqVae2Options& options) : FamilyModel(options, VqVae2Net(options)) {
-    if (m_options.refines())
-        m_discriminator =
-            patchDiscriminator(m_options.shape.channels, m_options.refineDiscHidden);
+    if (m_options.refine.enabled())
+        m_refiner = std::make_unique<DecoderRefiner>(m_options.refine, m_options.shape.channels);
     makeOptimizers();
     std::vector<torch::Tensor> averaged = m_net->priorParameters();
-    if (m_options.refines())
+    if (m_refiner)
         for (const auto& p : m_net->decoderParameters()) averaged.push_back(p);
     m_average.reset(averaged, m_options.priorRecipe.ema);
 }
@@ -373,7 +333,7 @@ bool VqVae2::inPriorPhase() const {
 }
 
 bool VqVae2::inRefinePhase() const {
-    return m_options.refines() && m_net->stepsTaken.item<int64_t>() >= m_options.refineFrom;
+    return m_refiner && m_net->stepsTaken.item<int64_t>() >= m_options.refine.from;
 }
 
 void VqVae2::makeOptimizers() {
@@ -388,20 +348,15 @@ void VqVae2::makeOptimizers() {
         autoencoder, torch::optim::AdamOptions(m_options.recipe.lr));
     m_priorOptimizer = std::make_unique<torch::optim::Adam>(
         prior, torch::optim::AdamOptions(m_options.priorRecipe.lr));
-    if (!m_options.refines()) return;
-    // VQGAN's Adam for both sides of the refinement; the likelihood's scale follows the decoder.
-    const auto adam = [](double lr) { return torch::optim::AdamOptions(lr).betas({0.5, 0.9}); };
+    if (!m_refiner) return;
     std::vector<torch::Tensor> decoder = m_net->decoderParameters();
     decoder.push_back(m_net->named_parameters(/*recurse=*/false)["log_scale"]);
-    m_refineOptimizer =
-        std::make_unique<torch::optim::Adam>(decoder, adam(m_options.refineRecipe.lr));
-    m_dOptimizer = std::make_unique<torch::optim::Adam>(m_discriminator->parameters(),
-                                                        adam(m_options.refineRecipe.lr));
+    m_refiner->makeOptimizers(decoder);
 }
 
 void VqVae2::setLearningRate(double lr) {
     checkLearningRate(lr);
-    (inRefinePhase()  ? m_options.refineRecipe
+    (inRefinePhase()  ? m_options.refine.recipe
      : inPriorPhase() ? m_options.priorRecipe
                       : m_options.recipe)
         .lr = lr;
@@ -410,7 +365,7 @@ void VqVae2::setLearningRate(double lr) {
 void VqVae2::to(torch::Device device) {
     const bool moved = device != m_device;
     GenerativeModel::to(device);
-    if (m_discriminator) m_discriminator->to(device);
+    if (m_refiner) m_refiner->to(device);
     if (moved) makeOptimizers();
 }
 
@@ -557,37 +512,6 @@ Metrics VqVae2::priorStep(const torch::Tensor& x) {
     return m;
 }
 
-// Reals towards 1, refined reconstructions towards 0, per patch, with the lazy R1 penalty on
-// reals (each image's mean patch logit) that keeps the DCGAN family stable.
-void VqVae2::discriminatorStep(const torch::Tensor& real, const torch::Tensor& fake,
-                               Metrics& out) {
-    const bool penalise = m_options.refineR1 > 0.0 && m_dSteps % kRefineR1Interval == 0;
-    const torch::Tensor realIn = penalise ? real.detach().requires_grad_(true) : real;
-    const torch::Tensor realLogits = m_discriminator->forward(realIn);
-    const torch::Tensor fakeLogits = m_discriminator->forward(fake);
-    const torch::Tensor dLoss =
-        torch::softplus(-realLogits).mean() + torch::softplus(fakeLogits).mean();
-    torch::Tensor total = dLoss;
-    if (penalise) {
-        const torch::Tensor grad =
-            torch::autograd::grad({realLogits.flatten(1).mean(1).sum()}, {realIn}, {},
-                                  /*retain_graph=*/true, /*create_graph=*/true)[0];
-        const torch::Tensor r1 = grad.pow(2).flatten(1).sum(1).mean();
-        m_lastR1 = r1.item<double>();
-        total = total + 0.5 * m_options.refineR1 * double(kRefineR1Interval) * r1;
-    }
-    m_dOptimizer->zero_grad();
-    total.backward();
-    clippedStep(*m_dOptimizer, m_dOptimizer->param_groups()[0].params(),
-                m_options.refineRecipe.clip);
-    ++m_dSteps;
-    const Metrics d = readScalars({{"d_loss", dLoss},
-                                   {"d_real", torch::sigmoid(realLogits).mean()},
-                                   {"d_fake", torch::sigmoid(fakeLogits).mean()}});
-    for (const auto& [name, value] : d) out[name] = value;
-    out["r1"] = m_lastR1;
-}
-
 Metrics VqVae2::refineStep(const torch::Tensor& x) {
     VqVae2NetImpl& net = *m_net;
     VqVae2NetImpl::Encoded codes;
@@ -596,39 +520,14 @@ Metrics VqVae2::refineStep(const torch::Tensor& x) {
         codes = net.encode(x, false);
     }
     const torch::Tensor recon = net.decode(codes.qTop, codes.qBottom);
-    const int64_t refineSteps = net.stepsTaken.item<int64_t>() - m_options.refineFrom;
-    const double lr = m_options.refineRecipe.learningRate(refineSteps);
-    setAdamLearningRate(*m_refineOptimizer, lr);
-    setAdamLearningRate(*m_dOptimizer, lr);
-
-    Metrics out;
-    discriminatorStep(x, recon.detach(), out);
-
-    const torch::Tensor l1 = (recon - x).abs().mean();
-    const torch::Tensor ganG = torch::softplus(-m_discriminator->forward(recon)).mean();
-    // VQGAN's adaptive weight: the GAN term's gradient at the last layer scaled to the
-    // reconstruction's, so that neither swamps the other whatever their raw sizes.
-    const torch::Tensor last = net.lastDecoderWeight();
-    const torch::Tensor gL1 = torch::autograd::grad({l1}, {last}, {}, true)[0];
-    const torch::Tensor gGan = torch::autograd::grad({ganG}, {last}, {}, true)[0];
-    const torch::Tensor weight =
-        (gL1.norm() / (gGan.norm() + 1e-4)).clamp(0.0, 1e4).detach() * m_options.refineAdv;
-    const torch::Tensor loss = l1 + weight * ganG;
     const torch::Tensor scaleNll =
         -discretizedLogisticLogProb(x, recon.detach(), net.logScale()).mean();
-    m_refineOptimizer->zero_grad();
-    (loss + scaleNll).backward();
-    clippedStep(*m_refineOptimizer, m_refineOptimizer->param_groups().front().params(),
-                m_options.refineRecipe.clip);
+    const int64_t refineSteps = net.stepsTaken.item<int64_t>() - m_options.refine.from;
+    Metrics m = m_refiner->step(x, recon, net.lastDecoderWeight(), scaleNll,
+                                m_options.refine.recipe.learningRate(refineSteps));
     m_average.update();
-    const Metrics g = readScalars({{"loss", loss},
-                                   {"recon_l1", l1},
-                                   {"recon_mse", (recon - x).pow(2).mean()},
-                                   {"gan_g", ganG},
-                                   {"adv_weight", weight}});
-    for (const auto& [name, value] : g) out[name] = value;
-    out["phase"] = 3.0;
-    return out;
+    m["phase"] = 3.0;
+    return m;
 }
 
 Metrics VqVae2::trainStep(const torch::Tensor& batch) {

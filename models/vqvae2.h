@@ -16,14 +16,9 @@
 // Two phases by step count, as the VQ-VAE: `ae_steps` autoencoder steps (MSE + β·both
 // commitments), then the two priors together on the frozen encoder's codes.
 //
-// An optional third phase, from step `refine_from` (0: never; at least ae_steps), refines the
-// decoder adversarially as VQGAN does (Esser et al. 2021, "Taming Transformers"): the encoder,
-// codebooks and priors stay frozen, so the codes, and with them the priors' likelihoods, do not
-// move; only the decoder learns, from an L1 reconstruction term plus a patch discriminator's
-// non-saturating GAN loss weighted adaptively (λ = ‖∇L1‖ / ‖∇L_GAN‖ at the decoder's last layer,
-// times `refine_adv`). The discriminator (conv 4×4/2 twice, then 3×3 to one logit per patch;
-// lazy R1 on reals) lives beside the network and is not saved: a run continued with --init starts
-// it afresh. The weight average, when the priors keep one, covers the decoder too.
+// An optional third phase, from step `refine_from`, refines the decoder adversarially as VQGAN
+// does, on the frozen codes (decoder_refiner.h). The weight average, when the priors keep one,
+// covers the decoder too.
 //
 // Code grid. Both levels packed into one grid of bottom-width columns (CodeLevel): the top grid's
 // cells first, then the bottom grid's, so that 4×4 + 8×8 codes make a 10×8 grid. One codebook size
@@ -36,9 +31,9 @@
 // Config keys: channels, height, width; hidden (64), codes (K, 16, 2..1024), code_dim (16), beta
 // (0.25), decay (0.99), ae_steps (3000), prior_hidden (64), prior_layers (6), prior_kernel (3),
 // the autoencoder's optimiser recipe keys and the priors' with the prefix "prior_", as the VQ-VAE;
-// refine_from (0), refine_adv (0.5, ≥ 0), refine_r1 (1.0, ≥ 0), refine_disc_hidden (64, 8..256)
-// and the refinement's recipe keys with the prefix "refine_" (lr 2e-4).
+// the refinement's keys (decoder_refiner.h).
 
+#include "models/decoder_refiner.h"
 #include "models/family_model.h"
 #include "models/layers.h"
 #include "models/generative_model.h"
@@ -65,14 +60,7 @@ struct VqVae2Options {
     int64_t priorKernel = 3;
     OptimiserRecipe recipe;
     OptimiserRecipe priorRecipe = VqVaeOptions::defaultPriorRecipe();
-    int64_t refineFrom = 0;
-    double refineAdv = 0.5;
-    double refineR1 = 1.0;
-    int64_t refineDiscHidden = 64;
-    OptimiserRecipe refineRecipe = defaultRefineRecipe();
-
-    static OptimiserRecipe defaultRefineRecipe();
-    bool refines() const { return refineFrom > 0; }
+    DecoderRefinement refine;
 
     static VqVae2Options fromConfig(const ModelConfig& config);  // validates, throws ModelError
     ModelConfig toConfig() const;
@@ -173,16 +161,11 @@ private:
     Metrics autoencoderStep(const torch::Tensor& x);
     Metrics priorStep(const torch::Tensor& x);
     Metrics refineStep(const torch::Tensor& x);
-    void discriminatorStep(const torch::Tensor& real, const torch::Tensor& fake, Metrics& out);
     void checkCodes(const torch::Tensor& codes, const char* what) const;
     void makeOptimizers();
 
     std::unique_ptr<torch::optim::Adam> m_aeOptimizer, m_priorOptimizer;
-    // The refinement's patch discriminator and the optimisers of both sides (when it refines).
-    torch::nn::Sequential m_discriminator{nullptr};
-    std::unique_ptr<torch::optim::Adam> m_refineOptimizer, m_dOptimizer;
-    int64_t m_dSteps = 0;
-    double m_lastR1 = 0.0;
+    std::unique_ptr<DecoderRefiner> m_refiner;  // when it refines
 };
 
 void registerVqVae2(ModelRegistry& registry);

@@ -234,6 +234,52 @@ private slots:
         QVERIFY(torch::equal(asVq(*model).encodeCodes(x), asVq(*copy).encodeCodes(x)));
     }
 
+    // The refinement phase (shared with the VQ-VAE-2, whose test measures its sharpening): after
+    // a prior phase, only the decoder moves; the codes and the prior stay as they were, and its
+    // weights open as a plain VQ-VAE's.
+    void refinementMovesOnlyTheDecoder() {
+        torch::manual_seed(9);
+        le::ModelConfig config = vqConfig({1, 28, 28}, 3);
+        config.set("refine_from", int64_t{2});
+        QVERIFY_EXCEPTION_THROWN(le::ModelRegistry::instance().create("vqvae", config),
+                                 le::ModelError);
+        config.set("refine_from", int64_t{6});
+        auto model = le::ModelRegistry::instance().create("vqvae", config);
+        QCOMPARE(model->config().getString("refine_from", ""), std::string("6"));
+        QVERIFY(!makeVqVae({1, 28, 28}, 3)->config().has("refine_from"));
+        const torch::Tensor x = torch::rand({8, 1, 28, 28}) * 2 - 1;
+        for (int k = 0; k < 6; ++k) model->trainStep(x);
+        QVERIFY(asVq(*model).inRefinePhase() && !asVq(*model).inPriorPhase());
+        const auto snapshot = [&](const char* prefix) {
+            std::vector<torch::Tensor> values;
+            for (const auto& p : asVq(*model).net()->named_parameters())
+                if (p.key().rfind(prefix, 0) == 0) values.push_back(p.value().detach().clone());
+            return values;
+        };
+        const auto changed = [](const std::vector<torch::Tensor>& a,
+                                const std::vector<torch::Tensor>& b) {
+            bool any = false;
+            for (size_t i = 0; i < a.size(); ++i) any = any || !torch::equal(a[i], b[i]);
+            return any;
+        };
+        const auto prior = snapshot("prior."), decoder = snapshot("decoder.");
+        const auto encoder = snapshot("encoder.");
+        const torch::Tensor codes = asVq(*model).encodeCodes(x);
+        le::Metrics last;
+        for (int k = 0; k < 4; ++k) last = model->trainStep(x);
+        QCOMPARE(last.at("phase"), 3.0);
+        QVERIFY(std::isfinite(last.at("d_loss")) && last.at("adv_weight") >= 0.0);
+        QVERIFY(!changed(prior, snapshot("prior.")));
+        QVERIFY(!changed(encoder, snapshot("encoder.")));
+        QVERIFY(changed(decoder, snapshot("decoder.")));
+        QVERIFY(torch::equal(asVq(*model).encodeCodes(x), codes));
+        std::stringstream blob;
+        model->saveWeights(blob);
+        auto plain = makeVqVae({1, 28, 28}, 3);
+        plain->loadWeights(blob);
+        QCOMPARE(plain->evaluate(x).at("bpd"), model->evaluate(x).at("bpd"));
+    }
+
 private:
     static constexpr int kAeSteps = 250;
     static constexpr int kPriorSteps = 150;
