@@ -14,7 +14,9 @@
 // Config keys (a family reads them with its own): refine_from (the step the phase starts at; 0,
 // the default, never; at least the family's ae_steps), refine_adv (0.5, ≥ 0), refine_r1 (1.0,
 // ≥ 0), refine_disc_hidden (64, 8..256) and the optimiser recipe's keys with the prefix "refine_"
-// (lr 2e-4, counted from refine_from). Only a refining model writes them.
+// (lr 2e-4, counted from refine_from; refine_ema, when above 0, is the decay of the family's
+// weight average, which then covers the decoder as well as the priors; 0 keeps the priors' decay).
+// Only a refining model writes them.
 
 #include "models/generative_model.h"
 #include "models/training_recipe.h"
@@ -36,6 +38,10 @@ struct DecoderRefinement {
 
     static OptimiserRecipe defaultRecipe();
     bool enabled() const { return from > 0; }
+    // The decay of a refining family's one weight average (priors and decoder).
+    double averageDecay(double priorDecay) const {
+        return recipe.ema > 0.0 ? recipe.ema : priorDecay;
+    }
     // ModelError naming the family for a value out of range or a start before `aeSteps`.
     static DecoderRefinement fromConfig(const ModelConfig& config, const std::string& family,
                                         int64_t aeSteps);

@@ -187,8 +187,7 @@ VqVaeNetImpl::VqVaeNetImpl(const VqVaeOptions& o) {
                        nn::Conv2d(nn::Conv2dOptions(h, h, 4).stride(2).padding(1)),
                        ResidualBlock(h), ResidualBlock(h), nn::ReLU(),
                        nn::Conv2d(nn::Conv2dOptions(h, o.codeDim, 1))));
-    m_lastDecoderLayer =
-        TransposedConv2d(nn::ConvTranspose2dOptions(h, c, 4).stride(2).padding(1));
+    m_lastDecoderLayer = TransposedConv2d(nn::ConvTranspose2dOptions(h, c, 4).stride(2).padding(1));
     m_decoder = register_module(
         "decoder",
         nn::Sequential(nn::Conv2d(nn::Conv2dOptions(o.codeDim, h, 3).padding(1)), ResidualBlock(h),
@@ -264,7 +263,8 @@ VqVae::VqVae(const VqVaeOptions& options) : FamilyModel(options, VqVaeNet(option
     std::vector<torch::Tensor> averaged = m_net->prior->parameters();
     if (m_refiner)
         for (const auto& p : m_net->decoderParameters()) averaged.push_back(p);
-    m_average.reset(averaged, m_options.priorRecipe.ema);
+    m_average.reset(averaged, m_refiner ? m_options.refine.averageDecay(m_options.priorRecipe.ema)
+                                        : m_options.priorRecipe.ema);
 }
 
 Capabilities VqVae::capabilities() const {
@@ -450,7 +450,7 @@ Metrics VqVae::trainStep(const torch::Tensor& batch) {
     checkImageBatch(batch, "vqvae trainStep");
     m_net->train();
     const torch::Tensor x = batch.to(m_device, torch::kFloat);
-    Metrics m = inRefinePhase() ? refineStep(x)
+    Metrics m = inRefinePhase()  ? refineStep(x)
                 : inPriorPhase() ? priorStep(x)
                                  : autoencoderStep(x);
     m_net->stepsTaken.add_(1);

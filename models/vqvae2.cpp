@@ -128,8 +128,7 @@ VqVae2NetImpl::VqVae2NetImpl(const VqVae2Options& o) : m_options(o) {
         "top_to_bottom", nn::Sequential(conv(d, h, 3, 1, 1), ResidualBlock(h), nn::ReLU()));
     m_bottomIn = register_module("bottom_in", nn::Sequential(conv(2 * h, d, 1)));
     m_topUp = register_module("top_up", nn::Sequential(conv(d, d, 3, 1, 1)));
-    m_lastDecoderLayer =
-        TransposedConv2d(nn::ConvTranspose2dOptions(h, c, 4).stride(2).padding(1));
+    m_lastDecoderLayer = TransposedConv2d(nn::ConvTranspose2dOptions(h, c, 4).stride(2).padding(1));
     m_decoder = register_module(
         "decoder",
         nn::Sequential(conv(2 * d, h, 3, 1, 1), ResidualBlock(h), ResidualBlock(h), nn::ReLU(),
@@ -314,7 +313,8 @@ VqVae2::VqVae2(const VqVae2Options& options) : FamilyModel(options, VqVae2Net(op
     std::vector<torch::Tensor> averaged = m_net->priorParameters();
     if (m_refiner)
         for (const auto& p : m_net->decoderParameters()) averaged.push_back(p);
-    m_average.reset(averaged, m_options.priorRecipe.ema);
+    m_average.reset(averaged, m_refiner ? m_options.refine.averageDecay(m_options.priorRecipe.ema)
+                                        : m_options.priorRecipe.ema);
 }
 
 Capabilities VqVae2::capabilities() const {
@@ -534,7 +534,7 @@ Metrics VqVae2::trainStep(const torch::Tensor& batch) {
     checkImageBatch(batch, "vqvae2 trainStep");
     m_net->train();
     const torch::Tensor x = batch.to(m_device, torch::kFloat);
-    Metrics m = inRefinePhase() ? refineStep(x)
+    Metrics m = inRefinePhase()  ? refineStep(x)
                 : inPriorPhase() ? priorStep(x)
                                  : autoencoderStep(x);
     m_net->stepsTaken.add_(1);

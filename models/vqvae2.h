@@ -35,8 +35,8 @@
 
 #include "models/decoder_refiner.h"
 #include "models/family_model.h"
-#include "models/layers.h"
 #include "models/generative_model.h"
+#include "models/layers.h"
 #include "models/pixelcnn.h"
 #include "models/training_recipe.h"
 #include "models/vqvae.h"

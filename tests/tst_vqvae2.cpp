@@ -293,10 +293,11 @@ private slots:
         const double sharpL1 = le::meanSharpness(reconstruct(*control)) / data;
         const double mseBefore = (before - heldOut).pow(2).mean().item<double>();
         const double mseAfter = (after - heldOut).pow(2).mean().item<double>();
-        qInfo("%.1f s: %d refinement steps, reconstruction sharpness %.3f -> %.3f of the data's "
-              "(%.3f by L1 alone), MSE %.4f -> %.4f, adv_weight %.3f",
-              clock.elapsed() / 1000.0, kRefineSteps, sharpBefore, sharpAfter, sharpL1, mseBefore,
-              mseAfter, last.at("adv_weight"));
+        qInfo(
+            "%.1f s: %d refinement steps, reconstruction sharpness %.3f -> %.3f of the data's "
+            "(%.3f by L1 alone), MSE %.4f -> %.4f, adv_weight %.3f",
+            clock.elapsed() / 1000.0, kRefineSteps, sharpBefore, sharpAfter, sharpL1, mseBefore,
+            mseAfter, last.at("adv_weight"));
         // The codes and the priors' likelihood of them must not move; the decoder must.
         QVERIFY(torch::equal(model->codeGrid()->encodeCodes(heldOut), codesBefore));
         QCOMPARE(end.at("prior_nll"), mid.at("prior_nll"));
