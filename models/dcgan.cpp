@@ -281,10 +281,7 @@ Metrics Dcgan::trainStep(const torch::Tensor& batch) {
         torch::softplus(-realLogits).mean() + torch::softplus(fakeLogits).mean();
     torch::Tensor dTotal = dLoss;
     if (penalise) {
-        const torch::Tensor grad = torch::autograd::grad({realLogits.sum()}, {realIn}, {},
-                                                         /*retain_graph=*/true,
-                                                         /*create_graph=*/true)[0];
-        const torch::Tensor r1 = grad.pow(2).flatten(1).sum(1).mean();
+        const torch::Tensor r1 = r1Penalty(realLogits, realIn);
         m_lastR1 = r1.item<double>();
         // Lazy regularisation: every r1Interval steps, weighted by the interval to match.
         dTotal = dTotal + 0.5 * m_options.r1Gamma * double(m_options.r1Interval) * r1;

@@ -1,5 +1,7 @@
 #include "models/decoder_refiner.h"
 
+#include "models/vae.h"  // discretizedLogisticLogProb
+
 #include <cmath>
 
 namespace le {
@@ -92,10 +94,8 @@ void DecoderRefiner::discriminatorStep(const torch::Tensor& real, const torch::T
         torch::softplus(-realLogits).mean() + torch::softplus(fakeLogits).mean();
     torch::Tensor total = dLoss;
     if (penalise) {
-        const torch::Tensor grad =
-            torch::autograd::grad({realLogits.flatten(1).mean(1).sum()}, {realIn}, {},
-                                  /*retain_graph=*/true, /*create_graph=*/true)[0];
-        const torch::Tensor r1 = grad.pow(2).flatten(1).sum(1).mean();
+        // Each real image's score: its mean patch logit.
+        const torch::Tensor r1 = r1Penalty(realLogits.flatten(1).mean(1), realIn);
         m_lastR1 = r1.item<double>();
         total = total + 0.5 * m_options.r1 * double(kR1Interval) * r1;
     }
@@ -111,7 +111,7 @@ void DecoderRefiner::discriminatorStep(const torch::Tensor& real, const torch::T
 }
 
 Metrics DecoderRefiner::step(const torch::Tensor& x, const torch::Tensor& recon,
-                             const torch::Tensor& lastLayerWeight, const torch::Tensor& extraLoss,
+                             const torch::Tensor& lastLayerWeight, const torch::Tensor& logScale,
                              double lr) {
     setAdamLearningRate(*m_decoderOptimizer, lr);
     setAdamLearningRate(*m_dOptimizer, lr);
@@ -127,8 +127,9 @@ Metrics DecoderRefiner::step(const torch::Tensor& x, const torch::Tensor& recon,
     const torch::Tensor weight =
         (gL1.norm() / (gGan.norm() + 1e-4)).clamp(0.0, 1e4).detach() * m_options.adv;
     const torch::Tensor loss = l1 + weight * ganG;
+    const torch::Tensor scaleNll = -discretizedLogisticLogProb(x, recon.detach(), logScale).mean();
     m_decoderOptimizer->zero_grad();
-    (loss + extraLoss).backward();
+    (loss + scaleNll).backward();
     clippedStep(*m_decoderOptimizer, m_decoderOptimizer->param_groups().front().params(),
                 m_options.recipe.clip);
     const Metrics g = readScalars({{"loss", loss},

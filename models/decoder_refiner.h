@@ -52,17 +52,17 @@ class DecoderRefiner {
 public:
     DecoderRefiner(const DecoderRefinement& options, int64_t channels);
 
-    // The decoder's side: its parameters and any the extra loss of step() trains (a scale).
+    // The decoder's side: its parameters and the likelihood's scale parameter.
     void makeOptimizers(const std::vector<torch::Tensor>& decoderParameters);
     void to(torch::Device device);
 
     // One step of both sides at learning rate `lr`: the discriminator on x against `recon`, then
-    // the decoder (whose graph `recon` carries, ending in `lastLayerWeight`) on L1 + λ·GAN, with
-    // `extraLoss` (its own terms, e.g. the likelihood's scale fitted to the residuals) added to
-    // its backward. Metrics: loss (L1 + λ·GAN), recon_l1, recon_mse, gan_g, adv_weight, d_loss,
-    // d_real, d_fake, r1.
+    // the decoder (whose graph `recon` carries, ending in `lastLayerWeight`) on L1 + λ·GAN, and
+    // the likelihood's scale (`logScale`, its optimiser's last parameter) fitted to the residuals
+    // alone, as in the autoencoder phase. Metrics: loss (L1 + λ·GAN), recon_l1, recon_mse,
+    // gan_g, adv_weight, d_loss, d_real, d_fake, r1.
     Metrics step(const torch::Tensor& x, const torch::Tensor& recon,
-                 const torch::Tensor& lastLayerWeight, const torch::Tensor& extraLoss, double lr);
+                 const torch::Tensor& lastLayerWeight, const torch::Tensor& logScale, double lr);
 
 private:
     void discriminatorStep(const torch::Tensor& real, const torch::Tensor& fake, Metrics& out);

@@ -95,6 +95,13 @@ double clippedStep(torch::optim::Optimizer& optimizer, const std::vector<torch::
     return norm;
 }
 
+torch::Tensor r1Penalty(const torch::Tensor& realScores, const torch::Tensor& realIn) {
+    const torch::Tensor grad = torch::autograd::grad({realScores.sum()}, {realIn}, {},
+                                                     /*retain_graph=*/true,
+                                                     /*create_graph=*/true)[0];
+    return grad.pow(2).flatten(1).sum(1).mean();
+}
+
 // ---- data-parallel workers ------------------------------------------------------------------
 
 GradientSync* currentGradientSync() {

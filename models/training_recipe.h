@@ -48,6 +48,11 @@ void setAdamLearningRate(torch::optim::Optimizer& optimizer, double lr);
 double clippedStep(torch::optim::Optimizer& optimizer, const std::vector<torch::Tensor>& parameters,
                    double clip);
 
+// The R1 penalty (Mescheder et al. 2018) of a discriminator on reals: the mean over images of
+// ‖∇_x score‖², for `realScores` (one per image, or any shape summing to them) computed from
+// `realIn`, which requires grad. Differentiable, for adding to the discriminator's loss.
+torch::Tensor r1Penalty(const torch::Tensor& realScores, const torch::Tensor& realIn);
+
 // An exponential moving average of some parameters. The shadow copy is made at the first update
 // (after any data-dependent initialisation) and moves with the model.
 class WeightAverage {

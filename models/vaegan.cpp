@@ -200,10 +200,7 @@ void VaeGan::discriminatorStep(const torch::Tensor& real, const torch::Tensor& r
                                 torch::softplus(fakeLogits.slice(0, n)).mean();
     torch::Tensor total = dLoss;
     if (penalise) {
-        const torch::Tensor grad = torch::autograd::grad({realLogits.sum()}, {realIn}, {},
-                                                         /*retain_graph=*/true,
-                                                         /*create_graph=*/true)[0];
-        const torch::Tensor r1 = grad.pow(2).flatten(1).sum(1).mean();
+        const torch::Tensor r1 = r1Penalty(realLogits, realIn);
         m_lastR1 = r1.item<double>();
         total = total + 0.5 * m_options.r1Gamma * double(m_options.r1Interval) * r1;
     }

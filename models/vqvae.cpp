@@ -436,10 +436,8 @@ Metrics VqVae::refineStep(const torch::Tensor& x) {
         q = net.codebook->lookup(net.codebook->nearest(net.encodeContinuous(x)));
     }
     const torch::Tensor recon = net.decode(q);
-    const torch::Tensor scaleNll =
-        -discretizedLogisticLogProb(x, recon.detach(), net.logScale()).mean();
     const int64_t refineSteps = net.stepsTaken.item<int64_t>() - m_options.refine.from;
-    Metrics m = m_refiner->step(x, recon, net.lastDecoderWeight(), scaleNll,
+    Metrics m = m_refiner->step(x, recon, net.lastDecoderWeight(), net.logScale(),
                                 m_options.refine.recipe.learningRate(refineSteps));
     m_average.update();
     m["phase"] = 3.0;

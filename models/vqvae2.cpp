@@ -520,10 +520,8 @@ Metrics VqVae2::refineStep(const torch::Tensor& x) {
         codes = net.encode(x, false);
     }
     const torch::Tensor recon = net.decode(codes.qTop, codes.qBottom);
-    const torch::Tensor scaleNll =
-        -discretizedLogisticLogProb(x, recon.detach(), net.logScale()).mean();
     const int64_t refineSteps = net.stepsTaken.item<int64_t>() - m_options.refine.from;
-    Metrics m = m_refiner->step(x, recon, net.lastDecoderWeight(), scaleNll,
+    Metrics m = m_refiner->step(x, recon, net.lastDecoderWeight(), net.logScale(),
                                 m_options.refine.recipe.learningRate(refineSteps));
     m_average.update();
     m["phase"] = 3.0;
