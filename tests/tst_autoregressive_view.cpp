@@ -299,6 +299,13 @@ void TestAutoregressiveView::vqvaeStepsCodesAndDecodes() {
     QTest::mouseClick(view.stepButton(), Qt::LeftButton);
     QTRY_COMPARE_WITH_TIMEOUT(view.lastStep().position, qint64(0), 10000);
     QCOMPARE(view.distributionBars()->data()->size(), 8);  // one bar per code
+    // Codes are whole numbers, so are the axis's ticks; the legend sits beside the bars, not on
+    // them (inside the axis rect it hid the highest codes).
+    view.plot()->replot();
+    QVERIFY(!view.plot()->xAxis->tickVector().isEmpty());
+    for (double tick : view.plot()->xAxis->tickVector()) QCOMPARE(tick, std::round(tick));
+    QVERIFY(view.plot()->legend->realVisibility());
+    QVERIFY(!view.plot()->legend->outerRect().intersects(view.plot()->axisRect()->outerRect()));
     QCOMPARE(view.completionView(0)->highlight(), QRect(0, 0, 4, 4));
     QCOMPARE(view.completionView(0)->image().size(), QSize(kSize, kSize));
     // The heat map is per code: 2×2 cells, the first one predicted.
@@ -321,6 +328,9 @@ void TestAutoregressiveView::keyboardShortcutsStep() {
     QTRY_COMPARE_WITH_TIMEOUT(view.lastStep().stepsDone, qint64(1), 10000);
     QTest::keyClick(view.plot(), Qt::Key_Down);
     QTRY_COMPARE_WITH_TIMEOUT(view.lastStep().stepsDone, qint64(kSize), 10000);
+    // Alt+P, the Speed label's mnemonic, reaches its slider.
+    QTest::keyClick(&view, Qt::Key_P, Qt::AltModifier);
+    QTRY_VERIFY(view.speedSlider()->hasFocus());
 }
 
 void TestAutoregressiveView::entropyMapShowsFilledPositions() {

@@ -157,7 +157,10 @@ QWidget* AutoregressiveView::buildControls() {
     m_speedLabel->setMinimumWidth(64);
     speedRow->addWidget(m_speed, 1);
     speedRow->addWidget(m_speedLabel);
-    form->addRow(tr("S&peed"), speedRow);
+    // A layout gets no buddy from addRow, so the label is made here for its Alt+P mnemonic.
+    auto* speedTitle = new QLabel(tr("S&peed"), box);
+    speedTitle->setBuddy(m_speed);
+    form->addRow(speedTitle, speedRow);
     connect(m_speed, &QSlider::valueChanged, this, &AutoregressiveView::updateSpeed);
     updateSpeed();
 
@@ -245,9 +248,19 @@ QWidget* AutoregressiveView::buildOutput() {
     m_sampledBar->setBrush(QColor(0xE1, 0x57, 0x59));
     m_sampledBar->setWidth(1.0);
     m_plot->xAxis->setLabel(tr("value"));
+    setIntegerTicks(m_plot->xAxis);
     m_plot->yAxis->setLabel(tr("probability"));
+    // The legend gets a column right of the axis rect: inside it, it hid the bars at the top end.
+    // A filler below it keeps the legend at its own height, at the top of that column.
+    auto* legendColumn = new QCPLayoutGrid;
+    m_plot->plotLayout()->addElement(0, 1, legendColumn);
+    m_plot->plotLayout()->setColumnStretchFactor(1, 0.001);
+    legendColumn->setMargins(QMargins(0, 8, 8, 0));
+    legendColumn->addElement(0, 0, m_plot->legend);
+    legendColumn->addElement(1, 0, new QCPLayoutElement(m_plot));
+    legendColumn->setRowStretchFactor(0, 0.001);
+    m_plot->legend->setBorderPen(Qt::NoPen);
     m_plot->legend->setVisible(true);
-    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
     column->addWidget(m_plot, 2);
     return panel;
 }

@@ -4,6 +4,7 @@
 #include "ui/qt_image.h"
 #include "ui/widgets/code_grid_widget.h"
 #include "ui/widgets/image_view.h"
+#include "ui/widgets/view_controls.h"
 
 #include <QAction>
 #include <QButtonGroup>
@@ -135,6 +136,7 @@ CodeGridEditor::CodeGridEditor(QWidget* parent) : QWidget(parent) {
     m_deadBars->setBrush(kDeadColour);
     m_deadBars->setWidth(0.8);
     m_plot->xAxis->setLabel(tr("code"));
+    setIntegerTicks(m_plot->xAxis);
     m_plot->yAxis->setLabel(tr("cells"));
     QFont small = font();
     small.setPointSizeF(std::max(7.0, small.pointSizeF() - 1));

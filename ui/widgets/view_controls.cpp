@@ -14,6 +14,8 @@
 #include <QSignalBlocker>
 #include <QSpinBox>
 
+#include <qcustomplot.h>
+
 namespace le {
 
 void fillDatasetCombo(QComboBox* combo, const QVector<CatalogEntry>& entries,
@@ -129,6 +131,13 @@ QLabel* addStatusLine(QFormLayout* form, QWidget* parent) {
     status->setTextInteractionFlags(Qt::TextSelectableByMouse);
     form->addRow(status);
     return status;
+}
+
+void setIntegerTicks(QCPAxis* axis) {
+    auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
+    ticker->setTickStep(1.0);
+    ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);  // 1, 2, 5, 10, 50...: whole steps
+    axis->setTicker(ticker);
 }
 
 }  // namespace le

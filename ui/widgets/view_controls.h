@@ -15,6 +15,7 @@
 
 #include <functional>
 
+class QCPAxis;
 class QComboBox;
 class QFormLayout;
 class QGridLayout;
@@ -92,5 +93,8 @@ std::pair<QPushButton*, QPushButton*> addExportRow(QFormLayout* form, QWidget* p
 
 // Adds a word-wrapped, selectable status line.
 QLabel* addStatusLine(QFormLayout* form, QWidget* parent);
+
+// Ticks at whole numbers only, for an axis of codes or pixel values: never "2.5" for a code.
+void setIntegerTicks(QCPAxis* axis);
 
 }  // namespace le
