@@ -33,6 +33,7 @@
 
 #include <unistd.h>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -46,6 +47,10 @@ constexpr int kExitOk = 0;
 constexpr int kExitUnexpected = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitBadInput = 3;
+
+// Set by SIGINT or SIGTERM during `train`; read once a step (a handler may only set the flag).
+volatile std::sig_atomic_t g_stopRequested = 0;
+extern "C" void requestStop(int) { g_stopRequested = 1; }
 
 class UsageError : public std::runtime_error {
 public:
@@ -353,7 +358,17 @@ int cmdTrain(const QStringList& arguments) {
 
     Trainer trainer(*model, data, options);
     ProgressBar bar(!args.json() && lead);
-    trainer.setProgressCallback([&](const TrainProgress& p) { bar.update(p); });
+    // A run alone stops on SIGINT or SIGTERM after its current step, and ends as a cancelled run
+    // does: evaluated, its checkpoint written with the held-out metrics. Workers keep the default
+    // (the launcher ends them together).
+    if (!workers) {
+        std::signal(SIGINT, requestStop);
+        std::signal(SIGTERM, requestStop);
+    }
+    trainer.setProgressCallback([&](const TrainProgress& p) {
+        bar.update(p);
+        if (g_stopRequested) trainer.cancel();
+    });
     const TrainResult result = trainer.run();
     const int exitCode = result.status == TrainStatus::Diverged ? kExitBadInput : kExitOk;
     if (!lead) return exitCode;

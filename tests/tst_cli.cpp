@@ -313,6 +313,32 @@ private slots:
         QVERIFY2(r.err.contains("1x28x28"), r.err.constData());
     }
 
+    // A long run stopped by SIGTERM (or Ctrl+C) ends like a cancelled one: evaluated, with a
+    // complete checkpoint whose header holds the steps done and the held-out metrics.
+    void terminatedTrainingKeepsACompleteCheckpoint() {
+        QProcess process;
+        process.start(QStringLiteral(LE_CLI_PATH),
+                      {"train", "--model", "vae", "--dataset", "fashion-mnist", "--steps",
+                       "1000000", "--batch", "8", "--latent", "4", "--checkpoint-every", "20",
+                       "--out", path("stopped.lec"), "--json"});
+        QVERIFY(process.waitForStarted());
+        // Stop it once it is training: its first periodic checkpoint is on disk.
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(path("stopped.lec")), 60000);
+        process.terminate();
+        QVERIFY(process.waitForFinished(120000));
+        QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(process.exitCode(), 0);
+        const QJsonObject json = QJsonDocument::fromJson(process.readAllStandardOutput()).object();
+        QCOMPARE(json["status"].toString(), QString("cancelled"));
+        const qint64 steps = json["steps"].toInteger();
+        QVERIFY(steps >= 1 && steps < 1000000);
+        const Run info = cli({"info", "--checkpoint", path("stopped.lec"), "--json"});
+        QVERIFY2(info.code == 0, info.err.constData());
+        const QJsonObject header = QJsonDocument::fromJson(info.out).object();
+        QCOMPARE(header["steps"].toInteger(), steps);
+        QVERIFY(header["metrics"].toObject().contains("loss"));
+    }
+
     void sampleEncodeDecodeInterpolateWriteFiles() {
         Run r = cli(
             {"sample", "--checkpoint", path("vae.lec"), "--count", "9", "--out", path("s.png")});
