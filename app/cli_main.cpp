@@ -50,7 +50,9 @@ constexpr int kExitBadInput = 3;
 
 // Set by SIGINT or SIGTERM during `train`; read once a step (a handler may only set the flag).
 volatile std::sig_atomic_t g_stopRequested = 0;
-extern "C" void requestStop(int) { g_stopRequested = 1; }
+extern "C" void requestStop(int) {
+    g_stopRequested = 1;
+}
 
 class UsageError : public std::runtime_error {
 public:
