@@ -48,10 +48,18 @@ constexpr int kExitUnexpected = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitBadInput = 3;
 
-// Set by SIGINT or SIGTERM during `train`; read once a step (a handler may only set the flag).
+// Set by SIGINT or SIGTERM during `train`; read once a step. The handler then restores the
+// default action, so a second Ctrl+C ends a run at once (its final evaluation included); it uses
+// only async-signal-safe calls.
 volatile std::sig_atomic_t g_stopRequested = 0;
 extern "C" void requestStop(int) {
     g_stopRequested = 1;
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    static const char kMessage[] =
+        "latent-explorer-cli: stopping after this step (evaluating and saving); "
+        "press Ctrl+C again to stop at once\n";
+    [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
 }
 
 class UsageError : public std::runtime_error {

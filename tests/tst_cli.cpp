@@ -339,6 +339,26 @@ private slots:
         QVERIFY(header["metrics"].toObject().contains("loss"));
     }
 
+    // The first signal asks for a clean stop; the next one ends the run at once, even in its
+    // final evaluation, and the last periodic checkpoint is still whole.
+    void secondSignalStopsTrainingAtOnce() {
+        QProcess process;
+        process.start(QStringLiteral(LE_CLI_PATH),
+                      {"train", "--model", "vae", "--dataset", "fashion-mnist", "--steps",
+                       "1000000", "--batch", "8", "--latent", "4", "--checkpoint-every", "20",
+                       "--out", path("killed.lec"), "--json"});
+        QVERIFY(process.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(path("killed.lec")), 60000);
+        // Signals sent close together may arrive as one, so keep sending until it ends.
+        process.terminate();
+        for (int i = 0; i < 3000 && !process.waitForFinished(20); ++i) process.terminate();
+        QCOMPARE(process.exitStatus(), QProcess::CrashExit);
+        QVERIFY(process.readAllStandardError().contains("again to stop at once"));
+        QVERIFY(process.readAllStandardOutput().isEmpty());  // no "cancelled" summary
+        const Run info = cli({"info", "--checkpoint", path("killed.lec"), "--json"});
+        QVERIFY2(info.code == 0, info.err.constData());
+    }
+
     void sampleEncodeDecodeInterpolateWriteFiles() {
         Run r = cli(
             {"sample", "--checkpoint", path("vae.lec"), "--count", "9", "--out", path("s.png")});
