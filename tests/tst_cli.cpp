@@ -32,6 +32,17 @@ class TestCli : public QObject {
 
     QString path(const QString& name) const { return m_dir.filePath(name); }
 
+    // Starts a training run too long to finish; returns once it is training, its first periodic
+    // checkpoint (`out`) on disk.
+    void startEndlessTraining(QProcess& process, const QString& out) {
+        process.start(
+            QStringLiteral(LE_CLI_PATH),
+            {"train", "--model", "vae", "--dataset", "fashion-mnist", "--steps", "1000000",
+             "--batch", "8", "--latent", "4", "--checkpoint-every", "20", "--out", out, "--json"});
+        QVERIFY(process.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(out), 60000);
+    }
+
 private slots:
     void initTestCase() {
         QVERIFY(m_dir.isValid());
@@ -317,13 +328,8 @@ private slots:
     // complete checkpoint whose header holds the steps done and the held-out metrics.
     void terminatedTrainingKeepsACompleteCheckpoint() {
         QProcess process;
-        process.start(QStringLiteral(LE_CLI_PATH),
-                      {"train", "--model", "vae", "--dataset", "fashion-mnist", "--steps",
-                       "1000000", "--batch", "8", "--latent", "4", "--checkpoint-every", "20",
-                       "--out", path("stopped.lec"), "--json"});
-        QVERIFY(process.waitForStarted());
-        // Stop it once it is training: its first periodic checkpoint is on disk.
-        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(path("stopped.lec")), 60000);
+        startEndlessTraining(process, path("stopped.lec"));
+        if (QTest::currentTestFailed()) return;
         process.terminate();
         QVERIFY(process.waitForFinished(120000));
         QCOMPARE(process.exitStatus(), QProcess::NormalExit);
@@ -343,12 +349,8 @@ private slots:
     // final evaluation, and the last periodic checkpoint is still whole.
     void secondSignalStopsTrainingAtOnce() {
         QProcess process;
-        process.start(QStringLiteral(LE_CLI_PATH),
-                      {"train", "--model", "vae", "--dataset", "fashion-mnist", "--steps",
-                       "1000000", "--batch", "8", "--latent", "4", "--checkpoint-every", "20",
-                       "--out", path("killed.lec"), "--json"});
-        QVERIFY(process.waitForStarted());
-        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(path("killed.lec")), 60000);
+        startEndlessTraining(process, path("killed.lec"));
+        if (QTest::currentTestFailed()) return;
         // Signals sent close together may arrive as one, so keep sending until it ends.
         process.terminate();
         for (int i = 0; i < 3000 && !process.waitForFinished(20); ++i) process.terminate();
