@@ -146,8 +146,8 @@ private slots:
 
         // The VAE-GAN sits between: sharper than the VAE, with the encoder the GAN lacks (issue
         // 14's bars): samples at least 1.3x as sharp as the VAE's, closer to the data by the
-        // classifier's FD (57 against 88 in `eval`, 75 against 90 in this test's 300), and
-        // reconstructions sharper (0.70 against 0.56 of the data's sharpness here).
+        // classifier's FD (33 against 86 in `eval`, 46 against 90 in this test's 300), and
+        // reconstructions sharper (0.76 against 0.56 of the data's sharpness here).
         if (dir.exists(QStringLiteral("vaegan_fashion-mnist.lec"))) {
             LoadedCheckpoint hybrid = load("vaegan");
             const torch::Tensor samples = hybrid.model->sample(count, 1.0, 1).clamp(-1, 1);
@@ -203,7 +203,7 @@ private slots:
 
         // Issue 12: the GAN's samples closest to the data of every family that samples, each
         // at its default temperature (Glow's 0.7), and every family within 4x the floor. `eval`
-        // on 1000: VQ-VAE 9.9, VQ-VAE-2 10.8 and DCGAN 12.1 against VAE-GAN 57.1, VAE 86.4,
+        // on 1000: VQ-VAE 9.9, VQ-VAE-2 10.8 and DCGAN 12.1 against VAE-GAN 33.4, VAE 86.4,
         // PixelCNN 117, Glow 184. The two VQ-VAEs, whose decoders are refined adversarially as
         // VQGAN's is, match the GAN or pass it: against these 1000 test images rather than
         // `eval`'s next 1000 the VQ-VAE scores 11.7 (3.7x) and the VQ-VAE-2 14.5 (4.6x) to the
