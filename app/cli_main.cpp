@@ -74,7 +74,8 @@ const char* const kUsage =
     "  datasets                          list the built-in datasets\n"
     "  train --model vae --dataset D --steps N|--epochs E --out CKPT\n"
     "        [--arch conv|mlp] [--latent N] [--beta B] [--batch B] [--lr LR] [--seed S]\n"
-    "        [--set KEY=VALUE]... [--init CKPT] [--train-images N] [--run-dir DIR]\n"
+    "        [--set KEY=VALUE]... [--init CKPT [--init-fresh PREFIX]... [--init-step N]]\n"
+    "        [--train-images N] [--run-dir DIR]\n"
     "        [--device auto|cpu|cuda] [--checkpoint-every N] [--nproc N] [--peer-timeout S]\n"
     "        (--nproc N: N data-parallel workers, --batch images each; or torchrun's RANK,\n"
     "        WORLD_SIZE, MASTER_ADDR, MASTER_PORT in the environment of one worker per machine)\n"
@@ -279,6 +280,14 @@ int cmdTrain(const QStringList& arguments) {
          opt("set", "A family config key, KEY=VALUE (repeatable).", "key=value"),
          opt("init", "Start from this checkpoint's weights (fine-tune, or continue its schedule).",
              "file"),
+         opt("init-fresh",
+             "With --init: weights whose names start with this (e.g. prior.) start anew, and may "
+             "change size (repeatable).",
+             "prefix"),
+         opt("init-step",
+             "With --init: the step the schedule (and a VQ model's phase) goes on from; "
+             "default: the checkpoint's.",
+             "n"),
          opt("train-images", "Training images (procedural faces: render this many).", "n"),
          opt("checkpoint-every", "Checkpoint period in steps; 0: steps/10, at least 100.", "n"),
          opt("nproc", "Data-parallel workers to start on this machine.", "n"),
@@ -313,6 +322,8 @@ int cmdTrain(const QStringList& arguments) {
     // Fine-tuning starts from the checkpoint's config and weights; options given here override.
     std::optional<LoadedCheckpoint> start;
     if (args.has("init")) start = loadCheckpoint(args.text("init"), device, family);
+    if (!start && (args.has("init-fresh") || args.has("init-step")))
+        throw UsageError("--init-fresh and --init-step need --init");
     ModelConfig config = start ? start->header.config : ModelConfig();
     for (const QString key : {"arch", "latent", "beta", "hidden", "lr"})
         if (args.has(key)) config.set(key.toStdString(), args.text(key).toStdString());
@@ -333,12 +344,22 @@ int cmdTrain(const QStringList& arguments) {
                             .toStdString());
     writeImageShape(config, data.shape);
     auto model = ModelRegistry::instance().create(family.toStdString(), config, device);
+    qint64 firstStep = 0;
     if (start) {
+        std::vector<std::string> fresh;
+        for (const QString& prefix : args.parser.values("init-fresh"))
+            fresh.push_back(prefix.toStdString());
         std::stringstream weights;
         start->model->saveWeights(weights);
-        model->loadWeights(weights);
-        // The learning-rate schedule goes on from where the checkpoint's run left it.
-        model->setStepsTaken(start->header.steps);
+        try {
+            model->loadWeights(weights, fresh);
+        } catch (const ModelError& e) {
+            throw ModelError(args.text("init").toStdString() + ": " + e.what());
+        }
+        // The learning-rate schedule goes on from where the checkpoint's run left it, or from
+        // the step asked for (a warm restart, or a new part's phase from its start).
+        firstStep = args.integer("init-step", start->header.steps, 0, 1000000000);
+        model->setStepsTaken(firstStep);
     }
     // Each worker draws its own noise (reparameterisation, GAN latents); the weights are rank 0's
     // (the trainer starts every replica from them).
@@ -346,7 +367,7 @@ int cmdTrain(const QStringList& arguments) {
 
     const qint64 globalBatch = batch * workerCount;
     TrainOptions options;
-    options.firstStep = start ? start->header.steps : 0;
+    options.firstStep = firstStep;
     options.batchSize = batch;
     options.seed = seed;
     options.learningRate = args.number("lr", 0);

@@ -167,8 +167,8 @@ void GenerativeModel::saveWeights(std::ostream& out) {
     saveModuleWeights(module(), out);
 }
 
-void GenerativeModel::loadWeights(std::istream& in) {
-    loadModuleWeights(module(), in, family());
+void GenerativeModel::loadWeights(std::istream& in, const std::vector<std::string>& fresh) {
+    loadModuleWeights(module(), in, family(), fresh);
 }
 
 ImageShape imageShapeFromConfig(const ModelConfig& config) {

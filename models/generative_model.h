@@ -255,9 +255,10 @@ public:
     virtual void to(torch::Device device);
     void train(bool on) { module().train(on); }
 
-    // Weights as a self-contained blob (LibTorch archive), validated by name and shape on load.
+    // Weights as a self-contained blob (LibTorch archive), validated by name and shape on load;
+    // those named in `fresh` (name prefixes, see module_weights.h) keep this model's own values.
     void saveWeights(std::ostream& out);
-    void loadWeights(std::istream& in);
+    void loadWeights(std::istream& in, const std::vector<std::string>& fresh = {});
 
     // Throws ModelError naming the expected and actual shape if x is not an image batch for this
     // model.

@@ -8,13 +8,18 @@
 
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 namespace le {
 
 void saveModuleWeights(torch::nn::Module& module, std::ostream& out);
 
 // Checks every name and shape before the first copy, so a bad archive leaves the module as it
-// was. `owner` names the module in errors ("vae", "classifier"). Throws ModelError.
-void loadModuleWeights(torch::nn::Module& module, std::istream& in, const std::string& owner);
+// was. `owner` names the module in errors ("vae", "classifier"). Weights whose names start with
+// one of `fresh` are neither read nor required: they keep the module's own values, so that one
+// part of a model (a VQ-VAE's prior) can start anew, at another size, beside trained parts.
+// Throws ModelError, also when a prefix in `fresh` names none of the module's weights.
+void loadModuleWeights(torch::nn::Module& module, std::istream& in, const std::string& owner,
+                       const std::vector<std::string>& fresh = {});
 
 }  // namespace le

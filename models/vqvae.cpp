@@ -277,6 +277,12 @@ int64_t VqVae::latentDim() const {
     return m_options.codeDim * m_options.gridHeight() * m_options.gridWidth();
 }
 
+void VqVae::setStepsTaken(int64_t steps) {
+    GenerativeModel::setStepsTaken(steps);
+    torch::NoGradGuard noGrad;
+    m_net->stepsTaken.fill_(steps);
+}
+
 bool VqVae::inPriorPhase() const {
     return m_net->stepsTaken.item<int64_t>() >= m_options.aeSteps && !inRefinePhase();
 }

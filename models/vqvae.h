@@ -151,6 +151,8 @@ public:
 
     void setLearningRate(double lr) override;
     void to(torch::Device device) override;
+    // Also moves the phase (autoencoder, prior, refinement), which the steps decide.
+    void setStepsTaken(int64_t steps) override;
 
     CodeGridModel* codeGrid() override { return this; }
     int64_t codeCount() const override { return m_options.codes; }

@@ -328,6 +328,12 @@ int64_t VqVae2::latentDim() const {
     return m_options.codeDim * (l[0].cells() + l[1].cells());
 }
 
+void VqVae2::setStepsTaken(int64_t steps) {
+    GenerativeModel::setStepsTaken(steps);
+    torch::NoGradGuard noGrad;
+    m_net->stepsTaken.fill_(steps);
+}
+
 bool VqVae2::inPriorPhase() const {
     return m_net->stepsTaken.item<int64_t>() >= m_options.aeSteps && !inRefinePhase();
 }

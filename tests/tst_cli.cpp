@@ -324,6 +324,53 @@ private slots:
         QVERIFY2(r.err.contains("1x28x28"), r.err.constData());
     }
 
+    // --init-fresh starts one part anew at another size beside the trained rest, and --init-step
+    // moves the schedule (here: back to the start of the VQ-VAE's prior phase).
+    void trainInitFreshRetrainsOnePartAtAnotherSize() {
+        const QStringList tiny =
+            QString(
+                "train --model vqvae --dataset fashion-mnist --batch 8 --set hidden=8 --set "
+                "ae_steps=3 --set prior_layers=2 --set prior_hidden=8 --json")
+                .split(' ');
+        Run r = cli(tiny + QStringList{"--steps", "5", "--out", path("vq8.lec")});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject before = QJsonDocument::fromJson(r.out).object()["test"].toObject();
+        const QStringList wider{"--init",          path("vq8.lec"), "--set",
+                                "prior_hidden=16", "--steps",       "2",
+                                "--out",           path("vq16.lec")};
+
+        // Without --init-fresh the wider prior cannot take the old weights: the error names the
+        // file and the weight.
+        r = cli(tiny + wider);
+        QCOMPARE(r.code, 3);
+        QVERIFY2(r.err.contains("vq8.lec") && r.err.contains("prior."), r.err.constData());
+        r = cli(tiny + wider + QStringList{"--init-fresh", "nothing."});
+        QCOMPARE(r.code, 3);
+        QVERIFY2(r.err.contains("no weights named 'nothing.") && r.err.contains("vq8.lec"),
+                 r.err.constData());
+        r = cli(tiny + QStringList{"--steps", "1", "--init-step", "3", "--out", path("x.lec")});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("need --init"), r.err.constData());
+
+        r = cli(tiny + wider + QStringList{"--init-fresh", "prior.", "--init-step", "3"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject after = QJsonDocument::fromJson(r.out).object()["test"].toObject();
+        // The autoencoder came over unchanged (both steps were prior steps) ...
+        QCOMPARE(after["recon_mse"].toDouble(), before["recon_mse"].toDouble());
+        // ... and the prior is the new, wider one, started afresh at the prior phase's first step.
+        r = cli({"info", "--checkpoint", path("vq16.lec"), "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject info = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(info["config"].toObject()["prior_hidden"].toString(), QString("16"));
+        QCOMPARE(info["steps"].toInteger(), qint64(3 + 2));
+
+        // An earlier step moves the phase back too: steps 1 and 2 train the autoencoder again.
+        r = cli(tiny + wider + QStringList{"--init-fresh", "prior.", "--init-step", "1"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject again = QJsonDocument::fromJson(r.out).object()["test"].toObject();
+        QVERIFY(again["recon_mse"].toDouble() != before["recon_mse"].toDouble());
+    }
+
     // A long run stopped by SIGTERM (or Ctrl+C) ends like a cancelled one: evaluated, with a
     // complete checkpoint whose header holds the steps done and the held-out metrics.
     void terminatedTrainingKeepsACompleteCheckpoint() {

@@ -234,6 +234,37 @@ private slots:
         QVERIFY(torch::equal(asVq(*model).encodeCodes(x), asVq(*copy).encodeCodes(x)));
     }
 
+    // A wider prior beside a trained autoencoder: the prior's weights are left fresh, the rest
+    // comes over, and setting the steps moves the phase with them.
+    void aFreshPriorOfAnotherSizeKeepsTheAutoencoder() {
+        torch::manual_seed(11);
+        auto model = makeVqVae({1, 28, 28}, 3);
+        const torch::Tensor x = torch::rand({8, 1, 28, 28}) * 2 - 1;
+        for (int k = 0; k < 4; ++k) model->trainStep(x);
+        std::stringstream blob;
+        model->saveWeights(blob);
+        le::ModelConfig config = model->config();
+        config.set("prior_hidden", int64_t{24});
+        auto wider = le::ModelRegistry::instance().create("vqvae", config);
+        const torch::Tensor freshPrior =
+            asVq(*wider).net()->prior->parameters()[0].detach().clone();
+        QVERIFY_EXCEPTION_THROWN(wider->loadWeights(blob), le::ModelError);
+        blob.seekg(0);
+        QVERIFY_EXCEPTION_THROWN(wider->loadWeights(blob, {"nothing."}), le::ModelError);
+        blob.seekg(0);
+        wider->loadWeights(blob, {"prior."});
+        QVERIFY(torch::equal(asVq(*wider).net()->prior->parameters()[0], freshPrior));
+        QVERIFY(torch::equal(asVq(*wider).encodeCodes(x), asVq(*model).encodeCodes(x)));
+        QCOMPARE(wider->evaluate(x).at("recon_mse"), model->evaluate(x).at("recon_mse"));
+        QVERIFY(asVq(*wider).inPriorPhase());
+        wider->setStepsTaken(1);
+        QVERIFY(!asVq(*wider).inPriorPhase());
+        wider->setStepsTaken(3);
+        QVERIFY(asVq(*wider).inPriorPhase());
+        QCOMPARE(wider->trainStep(x).at("phase"), 2.0);
+        QCOMPARE(wider->stepsTaken(), int64_t{4});
+    }
+
     // The refinement phase (shared with the VQ-VAE-2, whose test measures its sharpening): after
     // a prior phase, only the decoder moves; the codes and the prior stay as they were, and its
     // weights open as a plain VQ-VAE's.
